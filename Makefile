@@ -1,0 +1,51 @@
+# higgsweb: `make run` to use it, `make test` to check it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+SIM_PORT ?= 8765
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+# honcho gives each process its own PORT, so the app's public URL is passed explicitly.
+export PORT SIM_PORT PUBLIC_BASE_URL
+
+.PHONY: install run test test-suite lint migrate demo clean bench
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (found %s)" % sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	@$(BIN)/python manage.py seed_demo
+
+run: demo
+	@$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "higgsweb is starting at http://127.0.0.1:$(PORT)/  (simulator: http://127.0.0.1:$(SIM_PORT)/_sim/)"
+	@echo "Log in with one of the accounts above. Ctrl-C stops the web server, the worker and the simulator."
+	@echo ""
+	exec $(BIN)/honcho start -f Procfile
+
+test: install test-suite lint
+
+test-suite:
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) staticfiles

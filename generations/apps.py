@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_schedules(**kwargs):
+    """The sweeper re-enqueues whatever is overdue; it must always be scheduled."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name="generations-sweep",
+        defaults={"func": "generations.tasks.sweep", "schedule_type": Schedule.MINUTES, "minutes": 1,
+                  "repeats": -1})
+
+
+class GenerationsConfig(AppConfig):
+    name = "generations"
+
+    def ready(self):
+        post_migrate.connect(ensure_schedules, sender=self)

@@ -1,0 +1,70 @@
+"""Surface A: the Model API (`Authorization: Key id:secret`, flat JSON bodies)."""
+
+from datetime import datetime
+from urllib.parse import quote
+
+from .client import request
+from .results import Output, Receipt, Result
+
+
+def parse_time(value):
+    if not value:
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value).astimezone()
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def parse_status(body):
+    outputs = [Output("image", item["url"], item.get("preview_url"))
+               for item in body.get("images") or [] if item.get("url")]
+    video = body.get("video")
+    if isinstance(video, dict) and video.get("url"):
+        outputs.append(Output("video", video["url"], video.get("preview_url")))
+    audios = body.get("audios") or ([body["audio"]] if isinstance(body.get("audio"), dict) else [])
+    outputs += [Output("audio", item["url"]) for item in audios if item.get("url")]
+    return Result(
+        request_id=str(body.get("request_id", "")),
+        status=body.get("status", ""),
+        outputs=outputs,
+        error=body.get("error") or "",
+        expires_at=parse_time(body.get("expires_at")),
+        raw=body,
+    )
+
+
+def submit(conn, model_id, payload, *, idempotency_key=None, webhook_url=None, expires_after=None,
+           transport=None):
+    url = "/" + model_id.strip("/")
+    if webhook_url:
+        url += "?hf_webhook=" + quote(webhook_url, safe="")
+    headers = {}
+    if idempotency_key:
+        headers["Idempotency-Key"] = str(idempotency_key)
+    if expires_after:
+        headers["Hf-Expires-After"] = str(int(expires_after))
+    # Repeating a submit is only safe when the provider can recognise the repeat.
+    retries = 2 if idempotency_key else 0
+    _, body = request(conn, "POST", url, json=payload, headers=headers, retries=retries, transport=transport)
+    return Receipt(request_id=str(body["request_id"]), status=body.get("status", "queued"),
+                   status_url=body.get("status_url"), cancel_url=body.get("cancel_url"))
+
+
+def status(conn, request_id, *, transport=None):
+    _, body = request(conn, "GET", f"/requests/{request_id}/status", retries=2, transport=transport)
+    return parse_status(body)
+
+
+def cancel(conn, request_id, *, transport=None):
+    """202 means canceled; a 400 (already started) raises CancelRejected."""
+    request(conn, "POST", f"/requests/{request_id}/cancel", cancel=True, transport=transport,
+            expect_json=False)
+    return True
+
+
+def delete(conn, request_id, *, transport=None):
+    _, body = request(conn, "DELETE", f"/requests/{request_id}", retries=2, transport=transport)
+    return body or {}

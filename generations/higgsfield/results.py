@@ -1,0 +1,41 @@
+"""Normalised results: the rest of the app never knows which surface served a job."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+QUEUED = "queued"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+FAILED = "failed"
+NSFW = "nsfw"
+CANCELED = "canceled"
+TERMINAL = frozenset({COMPLETED, FAILED, NSFW, CANCELED})
+
+
+@dataclass(frozen=True)
+class Output:
+    kind: str  # image | video | audio
+    url: str
+    preview_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    request_id: str
+    status: str = QUEUED
+    status_url: str | None = None
+    cancel_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    request_id: str
+    status: str
+    outputs: list[Output] = field(default_factory=list)
+    error: str = ""
+    expires_at: datetime | None = None
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL

@@ -1,0 +1,301 @@
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import higgsfield
+
+
+class ProviderAccountQuerySet(models.QuerySet):
+    def default(self):
+        """The account new generations run on. With no admin-made default, one is kept
+        in step with the environment (the simulator when no key is configured)."""
+        account = self.filter(is_default=True, active=True).first()
+        if account:
+            return account
+        account, _ = self.update_or_create(
+            name="environment", defaults={
+                "surface": ProviderAccount.Surface.MODEL_API, "base_url": settings.HIGGSFIELD_BASE_URL,
+                "from_env": True, "active": True},
+        )
+        return account
+
+
+class ProviderAccount(models.Model):
+    """A set of provider credentials. `from_env` accounts read their secret from settings."""
+
+    class Surface(models.TextChoices):
+        MODEL_API = "model_api", "Model API (Authorization: Key)"
+        V1 = "v1", "Legacy v1 job sets (hf-api-key / hf-secret)"
+        FNF = "fnf", "Web app fnf API (unofficial, Bearer token)"
+        PIXAZO = "pixazo", "Pixazo gateway"
+
+    name = models.CharField(max_length=80, unique=True)
+    surface = models.CharField(max_length=12, choices=Surface.choices, default=Surface.MODEL_API)
+    base_url = models.URLField(max_length=300)
+    key_id = models.CharField(max_length=300, blank=True)
+    key_secret = models.CharField(max_length=2000, blank=True)
+    from_env = models.BooleanField(default=False, help_text="Use the credentials from the environment.")
+    concurrency_limit = models.PositiveSmallIntegerField(default=4)
+    is_default = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    objects = ProviderAccountQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.name} ({self.get_surface_display()})"
+
+    def connection(self):
+        key_id, key_secret = self.key_id, self.key_secret
+        if self.from_env:
+            key_id, key_secret = settings.HIGGSFIELD_API_KEY, settings.HIGGSFIELD_API_SECRET
+        return higgsfield.Connection(self.surface, self.base_url.rstrip("/"), key_id, key_secret)
+
+
+class GenerationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_admin_role:
+            return self
+        if user.is_member_role:
+            return self.filter(owner=user)
+        return self.filter(project__clients=user, status=Generation.Status.COMPLETED)
+
+    def pending(self):
+        return self.exclude(status__in=Generation.FINAL)
+
+    def due(self, now=None):
+        return self.pending().filter(next_action_at__lte=now or timezone.now(), quarantined_at__isnull=True)
+
+
+class Generation(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Waiting"
+        SUBMITTING = "submitting", "Submitting"
+        UNKNOWN = "unknown", "Checking with provider"
+        QUEUED = "queued", "Queued"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        NSFW = "nsfw", "Blocked by moderation"
+        CANCELED = "canceled", "Canceled"
+
+    class Source(models.TextChoices):
+        SUBMIT = "submit"
+        WEBHOOK = "webhook"
+        POLL = "poll"
+        USER = "user"
+        SYSTEM = "system"
+
+    FINAL = (Status.COMPLETED, Status.FAILED, Status.NSFW, Status.CANCELED)
+    # A status only moves forward; the few allowed sideways/back steps are listed.
+    RANK = {"draft": 0, "submitting": 1, "unknown": 1, "queued": 2, "in_progress": 3,
+            "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
+    SIDEWAYS = {("submitting", "unknown"), ("unknown", "submitting"), ("submitting", "draft"),
+                ("unknown", "draft"), ("draft", "canceled")}
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations")
+    project = models.ForeignKey("higgsweb.Project", on_delete=models.PROTECT, related_name="generations")
+    account = models.ForeignKey(ProviderAccount, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="generations")
+    model_id = models.CharField(max_length=200)
+    params = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Pipeline bookkeeping: the database says what must happen next and when.
+    next_action_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_interval = models.FloatField(default=2.0)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    poll_attempts = models.PositiveSmallIntegerField(default=0)
+    archive_attempts = models.PositiveSmallIntegerField(default=0)
+    archived = models.BooleanField(default=False)
+    quarantined_at = models.DateTimeField(null=True, blank=True)
+    quarantine_reason = models.TextField(blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.model_id} · {self.prompt[:40]}"
+
+    def get_absolute_url(self):
+        return reverse("generation-detail", args=[self.pk])
+
+    @property
+    def prompt(self):
+        return str(self.params.get("prompt", ""))
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINAL
+
+    @property
+    def is_settled(self):
+        """Nothing more will change on the card: final, and archived if it completed."""
+        if not self.is_finished:
+            return False
+        return self.status != self.Status.COMPLETED or self.archived or bool(self.quarantined_at)
+
+    @property
+    def is_cancellable(self):
+        return self.status in (self.Status.DRAFT, self.Status.QUEUED)
+
+    @property
+    def elapsed(self):
+        end = self.finished_at or timezone.now()
+        return end - self.created_at
+
+    @property
+    def webhook_url(self):
+        return settings.PUBLIC_BASE_URL + reverse("webhook-higgsfield")
+
+    def can_move_to(self, new):
+        old = self.status
+        if old == new or old in self.FINAL:
+            return False
+        return (old, new) in self.SIDEWAYS or self.RANK[new] > self.RANK[old]
+
+    def advance(self, new, source, *, detail="", **changes):
+        """Move to `new` if the state machine allows it, under a row lock, recording the
+        transition. Returns True when it moved; a late or duplicate report returns False."""
+        with transaction.atomic():
+            current = Generation.objects.select_for_update().get(pk=self.pk)
+            if not current.can_move_to(new):
+                self.refresh_from_db()
+                return False
+            old, now = current.status, timezone.now()
+            fields = {"status": new, **changes}
+            if new == self.Status.IN_PROGRESS and not current.started_at:
+                fields["started_at"] = now
+            if new in self.FINAL:
+                fields["finished_at"] = now
+                if new != self.Status.COMPLETED:
+                    fields["next_action_at"] = None
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save(update_fields=list(fields))
+            StatusEvent.objects.create(generation=current, from_status=old, to_status=new,
+                                       source=source, detail=detail[:2000])
+        self.refresh_from_db()
+        return True
+
+    def schedule(self, seconds, **changes):
+        """Set when the sweeper should next act on this generation."""
+        changes["next_action_at"] = timezone.now() + timedelta(seconds=seconds)
+        Generation.objects.filter(pk=self.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+
+class StatusEvent(models.Model):
+    """Every status change, with its time and what reported it."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12)
+    to_status = models.CharField(max_length=12)
+    source = models.CharField(max_length=10, choices=Generation.Source.choices)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status} ({self.source})"
+
+
+def output_path(instance, filename):
+    return f"outputs/{instance.generation_id}/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+
+
+class Output(models.Model):
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        VIDEO = "video"
+        AUDIO = "audio"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="outputs")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    provider_url = models.URLField(max_length=2000)
+    preview_url = models.URLField(max_length=2000, blank=True)
+    file = models.FileField(upload_to=output_path, blank=True)
+    thumbnail = models.FileField(upload_to=output_path, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["generation", "position"], name="unique_output_position")]
+
+    def __str__(self):
+        return f"{self.kind} {self.position} of {self.generation_id}"
+
+    def get_absolute_url(self):
+        return reverse("output-file", args=[self.pk])
+
+    @property
+    def is_archived(self):
+        return bool(self.archived_at and self.file)
+
+
+class WebhookDelivery(models.Model):
+    """Each accepted webhook, recorded before it is acted on; `webhook_id` dedupes redeliveries."""
+
+    webhook_id = models.CharField(max_length=200, unique=True)
+    surface = models.CharField(max_length=12, default="model_api")
+    request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return self.webhook_id
+
+
+def record_result(generation, result, source):
+    """Apply a normalised provider Result (from a webhook or a poll) to a generation.
+    Idempotent: duplicates and late, out-of-order reports change nothing.
+    Returns True when the status moved."""
+    Status = Generation.Status
+    status = result.status
+    if status not in Generation.RANK or status in (Status.DRAFT, Status.SUBMITTING, Status.UNKNOWN):
+        return False
+    changes = {}
+    if result.expires_at:
+        changes["expires_at"] = result.expires_at
+    if status == Status.FAILED:
+        changes["error"] = result.error or "The provider reported the generation as failed."
+    elif status == Status.NSFW:
+        changes["error"] = "The provider's moderation rejected this input or output (credits refunded)."
+    elif status == Status.COMPLETED:
+        changes["next_action_at"] = timezone.now()  # archive right away
+    with transaction.atomic():
+        moved = generation.advance(status, source, detail=result.error, **changes)
+        if moved and status == Status.COMPLETED:
+            for position, output in enumerate(result.outputs):
+                Output.objects.get_or_create(
+                    generation=generation, position=position,
+                    defaults={"kind": output.kind, "provider_url": output.url,
+                              "preview_url": output.preview_url or ""})
+    return moved

@@ -1,0 +1,26 @@
+"""Webhook verification. Standard Webhooks signatures via the `standardwebhooks`
+library (constant-time compare, 5-minute tolerance); two secrets during rotation."""
+
+from django.conf import settings
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+__all__ = ["WebhookVerificationError", "verify_standard"]
+
+
+def secrets():
+    return [s for s in (settings.HIGGSFIELD_WEBHOOK_SECRET, settings.HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS) if s]
+
+
+def verify_standard(body, headers):
+    """Return the parsed JSON payload, or raise WebhookVerificationError."""
+    wanted = {name: headers.get(name, "") for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    configured = secrets()
+    if not configured:
+        raise WebhookVerificationError("No webhook secret is configured")
+    error = None
+    for secret in configured:
+        try:
+            return Webhook(secret).verify(body, wanted)
+        except WebhookVerificationError as exc:
+            error = exc
+    raise error

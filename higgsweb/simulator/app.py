@@ -1,0 +1,311 @@
+"""The simulator's state and behaviour: accounts, jobs with a time-driven lifecycle,
+media, webhooks. Surfaces (modules in this package) add routes to `app.router`."""
+
+import hashlib
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from standardwebhooks.webhooks import Webhook
+
+from . import media
+from .server import Response, Router, detail
+
+log = logging.getLogger("higgsweb.simulator")
+
+# Soul quality × aspect → size (PROTOCOL.md §3.7).
+SOUL_SIZES = {
+    "720p": {"1:1": (1152, 1152), "3:4": (1152, 1536), "4:3": (1536, 1152), "2:3": (1024, 1536),
+             "3:2": (1536, 1024), "9:16": (864, 1536), "16:9": (1536, 864)},
+    "1080p": {"1:1": (1536, 1536), "3:4": (1536, 2048), "4:3": (2048, 1536), "2:3": (1365, 2048),
+              "3:2": (2048, 1365), "9:16": (1152, 2048), "16:9": (2048, 1152)},
+}
+ASPECT_BASE = 1024
+
+
+@dataclass
+class Config:
+    keys: dict = field(default_factory=lambda: {"sim-key": "sim-secret"})  # key id → secret
+    webhook_secrets: list = field(default_factory=list)  # whsec_… (two during a rotation)
+    queue_seconds: float = 0.5
+    run_seconds: float = 1.5
+    retention_seconds: float = 7 * 24 * 3600
+    webhook_attempts: int = 6
+    webhook_backoff: float = 0.5  # first retry delay; doubles each time
+    fail_keyword: str = "simulate-failure"
+    nsfw_keyword: str = "simulate-nsfw"
+    # Fault switches (the admin page and tests flip these).
+    faults: dict = field(default_factory=lambda: {
+        "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
+        "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "submit_5xx_burst": 0,
+        "submit_429_burst": 0})
+
+
+@dataclass
+class Job:
+    request_id: str
+    model_id: str
+    account: str
+    payload: dict
+    origin: str
+    created: float
+    outcome: str = "completed"  # what the job ends as if not canceled
+    error: str = ""
+    kind: str = "image"
+    outputs: list = field(default_factory=list)  # [(kind, width, height, index)]
+    webhook_url: str = ""
+    webhook_secret: str = ""  # legacy v1 echo
+    surface: str = "model_api"
+    canceled_at: float | None = None
+    deleted: bool = False
+    expires_after: float | None = None
+    notified: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def status(self, sim, now=None):
+        now = sim.now() if now is None else now
+        if self.canceled_at is not None:
+            return "canceled"
+        queue_until = self.created + sim.config.queue_seconds + self.extra.get("wait", 0.0)
+        if now < queue_until:
+            return "queued"
+        if now < queue_until + sim.config.run_seconds:
+            return "in_progress"
+        return self.outcome
+
+    def finished_at(self, sim):
+        if self.canceled_at is not None:
+            return self.canceled_at
+        return self.created + sim.config.queue_seconds + self.extra.get("wait", 0.0) + sim.config.run_seconds
+
+    def expires_at(self, sim):
+        retention = self.expires_after or sim.config.retention_seconds
+        return self.finished_at(sim) + retention
+
+
+class Simulator:
+    def __init__(self, config=None):
+        self.config = config or Config()
+        self.router = Router()
+        self.lock = threading.RLock()
+        self.jobs = {}
+        self.offset = 0.0  # the clock can be advanced
+        self.media_cache = OrderedDict()
+        self.deliveries = queue.Queue()
+        self.delivery_log = []  # (url, status or error, attempt) for the admin page and tests
+        self.stopping = threading.Event()
+        self.threads = []
+        from . import control, model_api  # surfaces register their routes
+
+        control.register(self)
+        model_api.register(self)
+
+    # --- clock -------------------------------------------------------------------
+    def now(self):
+        return time.time() + self.offset
+
+    def advance_clock(self, seconds):
+        with self.lock:
+            self.offset += seconds
+
+    # --- requests ------------------------------------------------------------------
+    def handle(self, request):
+        return self.router.dispatch(request)
+
+    def account_for(self, request):
+        """The key id of valid credentials on the request, or None."""
+        headers = request.headers
+        auth = headers.get("authorization", "")
+        if auth.startswith("Key "):
+            key_id, _, secret = auth[4:].strip().partition(":")
+        elif "hf-api-key" in headers:
+            key_id, secret = headers.get("hf-api-key", ""), headers.get("hf-secret", "")
+        else:
+            return None
+        if key_id in self.config.keys and self.config.keys[key_id] == secret:
+            return key_id
+        return None
+
+    def unauthorized(self):
+        return detail("Invalid credentials", 401)
+
+    def take_fault(self, name):
+        """Consume one unit of a counted fault switch (e.g. a 5xx burst)."""
+        with self.lock:
+            if self.config.faults.get(name, 0) > 0:
+                self.config.faults[name] -= 1
+                return True
+        return False
+
+    # --- jobs ----------------------------------------------------------------------
+    def outcome_for(self, payload, headers):
+        wanted = headers.get("x-simulate-outcome", "")
+        text = json.dumps(payload).lower()
+        if wanted == "failed" or self.config.fail_keyword in text:
+            return "failed", "Generation failed (simulated)."
+        if wanted == "nsfw" or self.config.nsfw_keyword in text:
+            return "nsfw", ""
+        return "completed", ""
+
+    def add_job(self, job):
+        with self.lock:
+            self.jobs[job.request_id] = job
+        return job
+
+    def get_job(self, request_id, account=None):
+        with self.lock:
+            job = self.jobs.get(request_id)
+        if job is None or job.deleted or (account is not None and job.account != account):
+            return None
+        return job
+
+    def output_urls(self, job, variant="raw"):
+        urls = []
+        for kind, _width, _height, index in job.outputs:
+            ext = {"image": "png", "video": "mp4", "audio": "wav"}[kind]
+            suffix = "_min.webp" if variant == "min" and kind == "image" else f".{ext}"
+            urls.append((kind, f"{job.origin}/_media/{job.request_id}/{index}{suffix}"))
+        return urls
+
+    def media_bytes(self, request_id, index, variant):
+        """Render (and cache) one output file; None if unknown or expired."""
+        job = self.get_job(request_id)
+        if job is None or job.status(self) != "completed" or self.now() > job.expires_at(self):
+            return None
+        spec = next((o for o in job.outputs if o[3] == index), None)
+        if spec is None:
+            return None
+        key = (request_id, index, variant)
+        with self.lock:
+            if key in self.media_cache:
+                self.media_cache.move_to_end(key)
+                return self.media_cache[key]
+        kind, width, height, _ = spec
+        prompt = str(job.payload.get("prompt", ""))
+        seed = job.payload.get("seed") or int(hashlib.sha256(job.request_id.encode()).hexdigest()[:6], 16)
+        if kind == "image":
+            image = media.render_image(prompt, seed, width, height, index)
+            if variant == "min":
+                image.thumbnail((512, 512))
+                data = (media.encode_image(image, "WEBP"), "image/webp")
+            else:
+                data = (media.encode_image(image, "PNG"), "image/png")
+        elif kind == "video":
+            seconds = min(4, int(job.extra.get("seconds", 3)))
+            data = (media.render_video(prompt, seed, width, height, seconds=seconds,
+                                       start_image=job.extra.get("start_image")), "video/mp4")
+        else:
+            data = (job.extra.get("audio_bytes", b""), "audio/wav")
+        with self.lock:
+            self.media_cache[key] = data
+            while len(self.media_cache) > 64:
+                self.media_cache.popitem(last=False)
+        return data
+
+    def serve_media(self, request):
+        name = request.params["name"]
+        index_part, _, ext = name.partition(".")
+        variant = "min" if index_part.endswith("_min") else "raw"
+        try:
+            index = int(index_part.removesuffix("_min"))
+        except ValueError:
+            return detail("Not Found", 404)
+        found = self.media_bytes(request.params["request_id"], index, variant)
+        if found is None:
+            return detail("Not Found", 404)
+        body, content_type = found
+        return Response(200, body, content_type, {"Cache-Control": "private, max-age=600"})
+
+    # --- webhooks ------------------------------------------------------------------
+    def sign_headers(self, body):
+        headers = {"Content-Type": "application/json"}
+        if self.config.webhook_secrets:
+            msg_id = "msg_" + uuid.uuid4().hex
+            stamp = datetime.now(UTC)
+            signatures = [Webhook(secret).sign(msg_id, stamp, body.decode()) for secret in self.config.webhook_secrets]
+            headers.update({"webhook-id": msg_id, "webhook-timestamp": str(int(stamp.timestamp())),
+                            "webhook-signature": " ".join(signatures)})
+        return headers
+
+    def queue_webhook(self, url, payload, extra_headers=None, delay=0.0):
+        body = json.dumps(payload).encode()
+        headers = self.sign_headers(body)
+        headers.update(extra_headers or {})
+        faults = self.config.faults
+        if faults.get("webhook_drop"):
+            self.delivery_log.append((url, "dropped", 0))
+            return
+        delay += float(faults.get("webhook_delay_seconds") or 0)
+        copies = 2 if faults.get("webhook_duplicate") else 1
+        for _ in range(copies):
+            self.deliveries.put((time.monotonic() + delay, url, body, headers, 1))
+
+    def _deliver_loop(self):
+        pending = []
+        while not self.stopping.is_set():
+            try:
+                pending.append(self.deliveries.get(timeout=0.05))
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            due = [item for item in pending if item[0] <= now]
+            pending = [item for item in pending if item[0] > now]
+            if self.config.faults.get("webhook_reorder"):
+                due.reverse()
+            for _, url, body, headers, attempt in due:
+                self._deliver(url, body, headers, attempt, pending)
+
+    def _deliver(self, url, body, headers, attempt, pending):
+        if not url.startswith(("http://", "https://")):
+            self.delivery_log.append((url, "refused: not http(s)", attempt))
+            return
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (urllib.error.URLError, OSError) as exc:
+            status = f"error: {exc}"
+        self.delivery_log.append((url, status, attempt))
+        retry = not isinstance(status, int) or status >= 500
+        if retry and attempt < self.config.webhook_attempts:
+            delay = self.config.webhook_backoff * 2 ** (attempt - 1)
+            pending.append((time.monotonic() + delay, url, body, headers, attempt + 1))
+
+    def _tick_loop(self):
+        while not self.stopping.wait(0.05):
+            self.tick()
+
+    def tick(self):
+        """Fire webhooks for jobs that reached a final state since the last tick."""
+        with self.lock:
+            jobs = [job for job in self.jobs.values() if not job.notified]
+        for job in jobs:
+            status = job.status(self)
+            if status in ("completed", "failed", "nsfw") or (status == "canceled" and job.extra.get("notify_cancel")):
+                job.notified = True
+                surface = SURFACE_NOTIFIERS.get(job.surface)
+                if surface and job.webhook_url:
+                    surface(self, job)
+
+    def start(self):
+        for target in (self._tick_loop, self._deliver_loop):
+            thread = threading.Thread(target=target, daemon=True, name=target.__name__)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self):
+        self.stopping.set()
+
+
+# surface name → function(sim, job) that sends its webhook; surfaces add themselves.
+SURFACE_NOTIFIERS = {}
