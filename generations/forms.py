@@ -25,9 +25,9 @@ class SoulForm(forms.Form):
     aspect_ratio = forms.ChoiceField(choices=[(a, a) for a in SOUL_ASPECTS], initial="4:3")
     resolution = forms.ChoiceField(choices=[("720p", "720p"), ("1080p", "1080p")], initial="720p")
     batch_size = forms.TypedChoiceField(choices=[(1, "1 image"), (4, "4 images")], coerce=int, initial=1)
-    seed = forms.IntegerField(min_value=SEED_MIN, max_value=SEED_MAX, required=False,
-                              help_text="1 to 1,000,000. A seed entered here is used even when “Random seed” is ticked.",
-                              )
+    seed = forms.IntegerField(
+        min_value=SEED_MIN, max_value=SEED_MAX, required=False,
+        help_text="1 to 1,000,000. A seed entered here is used even when “Random seed” is ticked.")
     random_seed = forms.BooleanField(required=False, initial=True, label="Random seed")
     enhance_prompt = forms.BooleanField(required=False, initial=False, label="Enhance prompt")
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: a few named people, a project, tasks run inline, and a real
+simulator on a free loopback port."""
+
+import pytest
+from django_q.conf import Conf
+
+from generations.models import ProviderAccount
+from higgsweb.models import Project, User
+from higgsweb.simulator.app import Config, Simulator
+from higgsweb.simulator.server import SimulatorServer
+
+SIM_KEY, SIM_SECRET = "test-key", "test-secret"
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.fixture(autouse=True)
+def run_tasks_inline(monkeypatch):
+    """Make async_task() run the task in-process, as django-q2's own tests do."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AXES_ENABLED = False
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.HIGGSFIELD_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS = ""
+
+
+@pytest.fixture
+def project(db):
+    return Project.objects.create(name="Spring campaign")
+
+
+@pytest.fixture
+def admin_user(db):
+    return User.objects.create_user("ada", password="pw-ada-123", role=User.Role.ADMIN)
+
+
+@pytest.fixture
+def alice(db):
+    """A member: generates images."""
+    return User.objects.create_user("alice", password="pw-alice-123", role=User.Role.MEMBER)
+
+
+@pytest.fixture
+def bob(db):
+    """Another member: must not see Alice's work."""
+    return User.objects.create_user("bob", password="pw-bob-123", role=User.Role.MEMBER)
+
+
+@pytest.fixture
+def carol(db, project):
+    """A client of the project: sees finished work shared with her, nothing else."""
+    user = User.objects.create_user("carol", password="pw-carol-123", role=User.Role.CLIENT)
+    project.clients.add(user)
+    return user
+
+
+@pytest.fixture
+def simulator(settings):
+    """A real simulator on a free port; the app's default account points at it."""
+    sim = Simulator(Config(keys={SIM_KEY: SIM_SECRET}, webhook_secrets=[WEBHOOK_SECRET],
+                           queue_seconds=0.2, run_seconds=0.3, webhook_backoff=0.05))
+    server = SimulatorServer(sim).start()
+    settings.USE_SIMULATOR = True
+    settings.HIGGSFIELD_BASE_URL = server.url
+    settings.SIMULATOR_URL = server.url
+    settings.HIGGSFIELD_API_KEY, settings.HIGGSFIELD_API_SECRET = SIM_KEY, SIM_SECRET
+    sim.url = server.url
+    yield sim
+    server.stop()
+
+
+@pytest.fixture
+def account(db, simulator):
+    return ProviderAccount.objects.default()

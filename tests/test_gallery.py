@@ -1,0 +1,92 @@
+import pytest
+from django.core.files.base import ContentFile
+
+from generations.models import Generation, Output
+
+
+@pytest.fixture
+def done(alice, project):
+    generation = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                           params={"prompt": "a finished fox"}, status="completed", archived=True)
+    output = Output(generation=generation, kind="image", provider_url="https://cdn.example/a.png",
+                    content_type="image/png")
+    output.file.save("a.png", ContentFile(b"\x89PNG fake"), save=False)
+    output.thumbnail.save("a.webp", ContentFile(b"RIFF fake"), save=False)
+    output.archived_at = generation.created_at
+    output.save()
+    return generation
+
+
+@pytest.fixture
+def pending(alice, project):
+    return Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                     params={"prompt": "a pending owl"}, status="queued")
+
+
+def test_login_is_required(client):
+    assert client.get("/").status_code == 302
+
+
+def test_member_sees_own_work_newest_first(client, alice, done, pending):
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    assert html.index("a pending owl") < html.index("a finished fox")
+    assert "Simulator mode" in html
+
+
+def test_other_members_get_404(client, bob, done):
+    client.force_login(bob)
+    assert "a finished fox" not in client.get("/").content.decode()
+    assert client.get(f"/g/{done.pk}/").status_code == 404
+    assert client.get(f"/g/{done.pk}/card/").status_code == 404
+    assert client.get(f"/files/{done.outputs.get().pk}/").status_code == 404
+
+
+def test_client_sees_finished_work_of_shared_projects_only(client, carol, done, pending):
+    client.force_login(carol)
+    html = client.get("/").content.decode()
+    assert "a finished fox" in html
+    assert "a pending owl" not in html
+    assert "Generate" not in html
+    assert client.post("/generations/new/", {"prompt": "x"}).status_code == 403
+
+
+def test_files_are_served_privately_with_nosniff(client, alice, done):
+    client.force_login(alice)
+    response = client.get(f"/files/{done.outputs.get().pk}/")
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Type"] == "image/png"
+
+
+def test_pending_card_keeps_polling_and_final_card_stops(client, alice, done, pending):
+    client.force_login(alice)
+    response = client.get(f"/g/{pending.pk}/card/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+    response = client.get(f"/g/{done.pk}/card/", headers={"HX-Request": "true"})
+    assert response.status_code == 286  # htmx: stop polling
+    assert "every 2s" not in response.content.decode()
+
+
+def test_list_partial_renders_alone(client, alice, done):
+    client.force_login(alice)
+    response = client.get("/", headers={"HX-Request": "true", "HX-Target": "generation-list"})
+    assert response.content.decode().lstrip().startswith('<div id="generation-list"')
+
+
+def test_submit_creates_a_generation_and_tells_the_page(client, alice, project, account, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    started = []
+    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: started.append(step))
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/generations/new/", {
+            "project": project.pk, "prompt": "a quiet harbour", "aspect_ratio": "16:9", "resolution": "1080p",
+            "batch_size": "1", "random_seed": "on"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "generationCreated" in response["HX-Trigger"]
+    generation = Generation.objects.get()
+    assert generation.owner == alice
+    assert generation.params["aspect_ratio"] == "16:9"
+    assert started == ["submit_generation"]
