@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations import higgsfield
+from generations.signals import status_changed
 
 
 class ProviderAccountQuerySet(models.QuerySet):
@@ -67,6 +68,13 @@ class GenerationQuerySet(models.QuerySet):
 
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
+
+    def start(self, *, owner, project, model_id, params, account=None):
+        """Create a generation that the worker will submit. Every way of starting a job
+        (forms, the JSON API, retries, sweeps) goes through here."""
+        account = account or ProviderAccount.objects.default()
+        return self.create(owner=owner, project=project, model_id=model_id, params=params, account=account,
+                           next_action_at=timezone.now())
 
     def due(self, now=None):
         return self.pending().filter(next_action_at__lte=now or timezone.now(), quarantined_at__isnull=True)
@@ -189,6 +197,7 @@ class Generation(models.Model):
             current.save(update_fields=list(fields))
             StatusEvent.objects.create(generation=current, from_status=old, to_status=new,
                                        source=source, detail=detail[:2000])
+            status_changed.send(sender=Generation, generation=current, old=old, new=new, source=source)
         self.refresh_from_db()
         return True
 

@@ -7,12 +7,11 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from generations import archive, higgsfield
-from generations.higgsfield import model_api
 from generations.models import Generation, WebhookDelivery, record_result
 
 log = logging.getLogger("generations.tasks")
@@ -28,8 +27,14 @@ def enqueue(step, generation_id):
     async_task(f"generations.tasks.{step}", str(generation_id), task_name=f"{step}:{generation_id}")
 
 
+def fresh_connection():
+    """Long-lived workers drop stale connections before DB work (not inside a transaction)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 def _load(generation_id):
-    close_old_connections()
+    fresh_connection()
     return Generation.objects.select_related("account").filter(pk=generation_id).first()
 
 
@@ -143,7 +148,8 @@ def apply_delivery(delivery):
     generation = Generation.objects.filter(request_id=delivery.request_id).first()
     if generation is None:
         return False  # the submit task applies it once it has saved the request id
-    if record_result(generation, model_api.parse_status(delivery.payload), Source.WEBHOOK):
+    result = higgsfield.parse_result(delivery.surface, delivery.payload)
+    if record_result(generation, result, Source.WEBHOOK):
         generation.refresh_from_db()
         if generation.status == Status.COMPLETED:
             kick(generation)
@@ -192,7 +198,7 @@ def sweep(seconds=None):
     deadline = time.monotonic() + seconds
     total = 0
     while True:
-        close_old_connections()
+        fresh_connection()
         total += dispatch_due()
         if time.monotonic() >= deadline:
             return total

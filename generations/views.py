@@ -13,7 +13,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from generations import tasks
 from generations.forms import SoulForm
-from generations.models import Generation, Output, ProviderAccount, WebhookDelivery
+from generations.models import Generation, Output, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb.models import Project
 
@@ -50,9 +50,8 @@ def generation_create(request):
     form = SoulForm(request.POST)
     if not form.is_valid():
         return render(request, "generations/gallery.html#generation-form", {"form": form})
-    generation = Generation.objects.create(
-        owner=request.user, project=form.cleaned_data["project"], model_id=form.model_id,
-        params=form.payload(), account=ProviderAccount.objects.default())
+    generation = Generation.objects.start(owner=request.user, project=form.cleaned_data["project"],
+                                          model_id=form.model_id, params=form.payload())
     transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
     if not request.htmx:
         messages.success(request, "Submitted. The result appears in the gallery when it is ready.")

@@ -11,7 +11,7 @@ from .errors import ProviderError
 from .results import TERMINAL, Output, Receipt, Result
 
 __all__ = ["Connection", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
-           "cancel", "delete", "status", "submit"]
+           "cancel", "delete", "parse_result", "status", "submit"]
 
 SURFACES = {"model_api": model_api}
 
@@ -21,6 +21,11 @@ def _surface(conn):
         return SURFACES[conn.surface]
     except KeyError:
         raise ProviderError(f"Surface {conn.surface!r} is not supported.") from None
+
+
+def parse_result(surface, payload):
+    """A status or webhook body from `surface` as a normalised Result."""
+    return SURFACES[surface].parse_status(payload)
 
 
 def submit(conn, model_id, payload, **kwargs):
