@@ -1,4 +1,5 @@
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -49,6 +50,10 @@ class ProviderAccount(models.Model):
     def __str__(self):
         return f"{self.name} ({self.get_surface_display()})"
 
+    def in_flight(self):
+        """Jobs the provider counts against this account's concurrency limit."""
+        return self.generations.filter(status__in=Generation.IN_FLIGHT).count()
+
     def connection(self):
         key_id, key_secret = self.key_id, self.key_secret
         if self.from_env:
@@ -76,6 +81,20 @@ class GenerationQuerySet(models.QuerySet):
         return self.create(owner=owner, project=project, model_id=model_id, params=params, account=account,
                            next_action_at=timezone.now())
 
+    def line(self, account):
+        """The account's waiting jobs in the order they get a free slot: fair across
+        users (each user's n-th waiting job counts their jobs already running), then by age."""
+        waiting = (self.filter(account=account, status=Generation.Status.DRAFT, quarantined_at__isnull=True)
+                   .order_by("created_at").values_list("pk", "owner_id"))
+        running = Counter(self.filter(account=account, status__in=Generation.IN_FLIGHT)
+                          .values_list("owner_id", flat=True))
+        seen = Counter()
+        keyed = []
+        for age, (pk, owner) in enumerate(waiting):
+            keyed.append((running[owner] + seen[owner], age, pk))
+            seen[owner] += 1
+        return [pk for *_, pk in sorted(keyed)]
+
     def due(self, now=None):
         return self.pending().filter(next_action_at__lte=now or timezone.now(), quarantined_at__isnull=True)
 
@@ -100,6 +119,7 @@ class Generation(models.Model):
         SYSTEM = "system"
 
     FINAL = (Status.COMPLETED, Status.FAILED, Status.NSFW, Status.CANCELED)
+    IN_FLIGHT = (Status.SUBMITTING, Status.UNKNOWN, Status.QUEUED, Status.IN_PROGRESS)
     # A status only moves forward; the few allowed sideways/back steps are listed.
     RANK = {"draft": 0, "submitting": 1, "unknown": 1, "queued": 2, "in_progress": 3,
             "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
@@ -128,6 +148,11 @@ class Generation(models.Model):
     poll_attempts = models.PositiveSmallIntegerField(default=0)
     archive_attempts = models.PositiveSmallIntegerField(default=0)
     archived = models.BooleanField(default=False)
+    # The worker step holding this job; a step killed mid-way lets its lease lapse.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    notice = models.TextField(blank=True, help_text="A note for the owner, e.g. why a cancel was refused.")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     quarantined_at = models.DateTimeField(null=True, blank=True)
     quarantine_reason = models.TextField(blank=True)
 
@@ -159,7 +184,35 @@ class Generation(models.Model):
 
     @property
     def is_cancellable(self):
-        return self.status in (self.Status.DRAFT, self.Status.QUEUED)
+        return self.status in (self.Status.DRAFT, self.Status.QUEUED) and not self.cancel_requested_at
+
+    @property
+    def is_retryable(self):
+        return self.status in (self.Status.FAILED, self.Status.NSFW, self.Status.CANCELED)
+
+    @property
+    def place_in_line(self):
+        """1-based position among the account's waiting jobs, or None if not waiting."""
+        if self.status != self.Status.DRAFT or self.account_id is None:
+            return None
+        line = Generation.objects.line(self.account_id)
+        return line.index(self.pk) + 1 if self.pk in line else None
+
+    @property
+    def at_risk(self):
+        """Completed, not yet copied off the provider, and the provider's copy will expire."""
+        return self.status == self.Status.COMPLETED and not self.archived and self.expires_at is not None
+
+    def acquire_lease(self, seconds):
+        """Claim this job for one worker step. False if another step holds it."""
+        now = timezone.now()
+        taken = Generation.objects.filter(pk=self.pk).filter(
+            models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
+        ).update(lease_until=now + timedelta(seconds=seconds))
+        return bool(taken)
+
+    def release_lease(self):
+        Generation.objects.filter(pk=self.pk).update(lease_until=None)
 
     @property
     def elapsed(self):

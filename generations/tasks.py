@@ -1,6 +1,7 @@
-"""Worker tasks. Each takes an id, re-reads the database and writes with update_fields.
-The database records what must happen next (`next_action_at`); `sweep` turns overdue
-rows into tasks, so a task the broker loses is simply enqueued again."""
+"""Worker tasks. Each takes an id, re-reads the database, takes the job's lease and writes
+with update_fields. The database records what must happen next (`next_action_at`);
+`sweep` turns overdue rows into tasks, so a task the broker loses is enqueued again, and a
+step that keeps dying is quarantined after MAX_ATTEMPTS instead of looping."""
 
 import logging
 import time
@@ -12,15 +13,19 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from generations import archive, higgsfield
-from generations.models import Generation, WebhookDelivery, record_result
+from generations.models import Generation, ProviderAccount, WebhookDelivery, record_result
 
 log = logging.getLogger("generations.tasks")
 Status = Generation.Status
 Source = Generation.Source
 MAX_ATTEMPTS = 3
-SUBMIT_GRACE = 120  # seconds a "submitting" row may wait for its answer before it is re-checked
 POLL_MAX_INTERVAL = 60.0
 DEADLINE = timedelta(hours=6)
+
+
+def lease_seconds():
+    # A step never runs longer than the worker's timeout, so its lease can lapse then.
+    return settings.Q_CLUSTER["timeout"]
 
 
 def enqueue(step, generation_id):
@@ -38,109 +43,144 @@ def _load(generation_id):
     return Generation.objects.select_related("account").filter(pk=generation_id).first()
 
 
-def submit_generation(generation_id):
-    generation = _load(generation_id)
-    if generation is None or generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING):
+def leased(step):
+    """Run a step only while holding the job's lease, and always give it back."""
+    def wrapper(generation_id):
+        generation = _load(generation_id)
+        if generation is None or not generation.acquire_lease(lease_seconds()):
+            return None
+        try:
+            return step(generation)
+        finally:
+            generation.release_lease()
+    wrapper.__name__ = step.__name__
+    wrapper.__doc__ = step.__doc__
+    return wrapper
+
+
+def quarantine(generation, reason):
+    log.warning("quarantining %s: %s", generation.pk, reason)
+    Generation.objects.filter(pk=generation.pk).update(quarantined_at=timezone.now(), quarantine_reason=reason,
+                                                       next_action_at=None)
+
+
+# --- submit --------------------------------------------------------------------------
+
+@leased
+def submit_generation(generation):
+    """Send a waiting job to the provider once a slot is free and it is its turn."""
+    if generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING):
         return
     if generation.account is None:
-        Generation.objects.filter(pk=generation.pk).update(account=_default_account())
-        generation.refresh_from_db()
-    if generation.status != Status.SUBMITTING and not generation.advance(
-            Status.SUBMITTING, Source.SUBMIT,
-            next_action_at=timezone.now() + timedelta(seconds=SUBMIT_GRACE),
-            submit_attempts=generation.submit_attempts + 1):
+        generation.account = ProviderAccount.objects.default()
+        generation.save(update_fields=["account"])
+    conn = generation.account.connection()
+    if generation.status != Status.DRAFT and not higgsfield.supports_idempotency(conn):
+        # Its earlier submit may have been accepted; without an idempotency key a resend
+        # could start (and bill) a second job.
+        quarantine(generation, "The answer to the submit was lost and this surface cannot recognise a "
+                               "repeat. Check the provider's history, then resolve it with "
+                               f"`manage.py jobs resolve {generation.pk} …`.")
         return
+    if generation.submit_attempts >= MAX_ATTEMPTS:
+        quarantine(generation, f"Submitting failed {generation.submit_attempts} times in a row.")
+        return
+    if generation.status == Status.DRAFT:
+        if not _take_slot(generation):  # counts the attempt when it takes the slot
+            return
+    else:
+        Generation.objects.filter(pk=generation.pk).update(submit_attempts=generation.submit_attempts + 1)
+        generation.submit_attempts += 1
+    _submit(generation, conn)
+
+
+def _take_slot(generation):
+    """Move a waiting job to `submitting` if the account has a free slot and this job is
+    within the free slots of the fair line; otherwise keep it waiting."""
+    with transaction.atomic():
+        account = ProviderAccount.objects.select_for_update().get(pk=generation.account_id)
+        free = account.concurrency_limit - account.in_flight()
+        line = Generation.objects.line(account)
+        if free <= 0 or generation.pk not in line[:free]:
+            generation.schedule(5 if free <= 0 else 2)
+            return False
+        return generation.advance(Status.SUBMITTING, Source.SUBMIT, next_action_at=timezone.now() + timedelta(
+            seconds=lease_seconds()), submit_attempts=generation.submit_attempts + 1)
+
+
+def _submit(generation, conn):
     try:
-        receipt = higgsfield.submit(
-            generation.account.connection(), generation.model_id, generation.params,
-            idempotency_key=generation.pk, webhook_url=generation.webhook_url)
+        receipt = higgsfield.submit(conn, generation.model_id, generation.params,
+                                    idempotency_key=generation.pk, webhook_url=generation.webhook_url)
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited, higgsfield.ModelBlocked) as exc:
-        wait = exc.retry_after or 5
-        generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message,
+        # Not a failure: the job goes back in line and waits as long as the provider asks.
+        wait = max(1.0, exc.retry_after or 5)
+        generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message, submit_attempts=0,
                            next_action_at=timezone.now() + timedelta(seconds=wait))
     except (higgsfield.NetworkError, higgsfield.ServerError) as exc:
-        # The provider may or may not have accepted it: never resubmit blindly.
-        _unknown_or_quarantine(generation, exc)
+        # The provider may or may not have accepted it. With an idempotency key, the
+        # resend that resolves this cannot create a second job.
+        wait = min(POLL_MAX_INTERVAL, 2 * 2 ** generation.submit_attempts)
+        if generation.status == Status.UNKNOWN:
+            generation.schedule(wait, submit_attempts=0)
+        else:
+            generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message, submit_attempts=0,
+                               next_action_at=timezone.now() + timedelta(seconds=wait))
     except higgsfield.ProviderError as exc:
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message)
+        kick_line(generation.account_id)
     else:
         status = receipt.status if receipt.status in (Status.QUEUED, Status.IN_PROGRESS) else Status.QUEUED
         generation.advance(status, Source.SUBMIT, request_id=receipt.request_id, submitted_at=timezone.now(),
-                           poll_interval=2.0, next_action_at=timezone.now() + timedelta(seconds=2))
+                           poll_interval=2.0, submit_attempts=0,
+                           next_action_at=timezone.now() + timedelta(seconds=2))
         # A fast provider can call the webhook before the request id was saved.
         for delivery in WebhookDelivery.objects.filter(request_id=receipt.request_id):
             apply_delivery(delivery)
 
 
-def _default_account():
-    from generations.models import ProviderAccount
+# --- poll ----------------------------------------------------------------------------
 
-    return ProviderAccount.objects.default()
-
-
-def _unknown_or_quarantine(generation, exc):
-    generation.refresh_from_db()
-    if generation.submit_attempts >= MAX_ATTEMPTS:
-        quarantine(generation, f"submit failed {generation.submit_attempts} times: {exc.message}")
+@leased
+def poll_generation(generation):
+    """Ask the provider for the status: the fallback when no webhook arrives."""
+    if not generation.request_id or generation.is_finished:
         return
-    wait = 5 * 2 ** generation.submit_attempts
-    generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message,
-                       next_action_at=timezone.now() + timedelta(seconds=wait))
-
-
-def quarantine(generation, reason):
-    log.warning("quarantining %s: %s", generation.pk, reason)
-    Generation.objects.filter(pk=generation.pk).update(quarantined_at=timezone.now(), quarantine_reason=reason)
-
-
-def poll_generation(generation_id):
-    generation = _load(generation_id)
-    if generation is None or not generation.request_id or generation.is_finished:
+    if generation.poll_attempts >= MAX_ATTEMPTS:
+        quarantine(generation, f"Checking the status failed {generation.poll_attempts} times in a row.")
         return
+    Generation.objects.filter(pk=generation.pk).update(poll_attempts=generation.poll_attempts + 1)
     try:
         result = higgsfield.status(generation.account.connection(), generation.request_id)
     except higgsfield.ProviderError as exc:
-        attempts = generation.poll_attempts + 1
-        if not exc.retry_safe and attempts >= MAX_ATTEMPTS:
-            quarantine(generation, f"status check failed {attempts} times: {exc.message}")
-        generation.schedule(min(POLL_MAX_INTERVAL, 5 * 2 ** attempts), poll_attempts=attempts)
+        if exc.retry_safe:  # provider weather: wait longer, never give up on the job
+            generation.schedule(min(POLL_MAX_INTERVAL, generation.poll_interval * 2),
+                                poll_interval=min(POLL_MAX_INTERVAL, generation.poll_interval * 2), poll_attempts=0)
+        else:
+            generation.schedule(min(POLL_MAX_INTERVAL, 5 * 2 ** generation.poll_attempts),
+                                poll_attempts=generation.poll_attempts + 1, notice=exc.message)
         return
     moved = record_result(generation, result, Source.POLL)
     generation.refresh_from_db()
-    if generation.status == Status.COMPLETED:
-        if moved:
-            kick(generation)
+    Generation.objects.filter(pk=generation.pk).update(poll_attempts=0)
+    if moved and generation.is_finished:
+        after_finish(generation)
         return
     if generation.is_finished:
         return
     if generation.submitted_at and timezone.now() - generation.submitted_at > DEADLINE:
         generation.advance(Status.FAILED, Source.POLL, error="The provider did not finish this job in time.")
+        kick_line(generation.account_id)
         return
     interval = min(POLL_MAX_INTERVAL, generation.poll_interval * 2)
-    generation.schedule(generation.poll_interval, poll_interval=interval, poll_attempts=0)
+    generation.schedule(generation.poll_interval, poll_interval=interval)
 
 
-def archive_outputs(generation_id):
-    generation = _load(generation_id)
-    if generation is None or generation.status != Status.COMPLETED or generation.archived:
-        return
-    failures = []
-    for output in generation.outputs.filter(archived_at__isnull=True):
-        try:
-            archive.archive_output(output)
-        except higgsfield.ProviderError as exc:
-            output.error = exc.message
-            output.save(update_fields=["error"])
-            failures.append(exc)
-    if not failures:
-        Generation.objects.filter(pk=generation.pk).update(archived=True, next_action_at=None)
-        return
-    attempts = generation.archive_attempts + 1
-    if attempts >= MAX_ATTEMPTS or not all(exc.retry_safe for exc in failures):
-        Generation.objects.filter(pk=generation.pk).update(archive_attempts=attempts, next_action_at=None)
-        quarantine(generation, f"archiving failed: {failures[0].message}")
-        return
-    generation.schedule(10 * 2 ** attempts, archive_attempts=attempts)
+def after_finish(generation):
+    """A job just reached a final state: archive its outputs, and give its slot to the line."""
+    if generation.status == Status.COMPLETED:
+        kick(generation)
+    kick_line(generation.account_id)
 
 
 def apply_delivery(delivery):
@@ -151,16 +191,74 @@ def apply_delivery(delivery):
     result = higgsfield.parse_result(delivery.surface, delivery.payload)
     if record_result(generation, result, Source.WEBHOOK):
         generation.refresh_from_db()
-        if generation.status == Status.COMPLETED:
-            kick(generation)
+        if generation.is_finished:
+            after_finish(generation)
     return True
 
+
+# --- cancel --------------------------------------------------------------------------
+
+@leased
+def cancel_generation(generation):
+    """Ask the provider to cancel a queued job; explain a refusal on the card."""
+    if generation.is_finished or not generation.cancel_requested_at:
+        return
+    if not generation.request_id:
+        generation.advance(Status.CANCELED, Source.USER, notice="Canceled before it was sent; nothing was charged.")
+        return
+    try:
+        higgsfield.cancel(generation.account.connection(), generation.request_id)
+    except higgsfield.ProviderError as exc:
+        Generation.objects.filter(pk=generation.pk).update(cancel_requested_at=None, notice=exc.message)
+        return
+    if generation.advance(Status.CANCELED, Source.USER,
+                          notice="Canceled while queued; the provider refunds canceled jobs."):
+        kick_line(generation.account_id)
+
+
+# --- archive -------------------------------------------------------------------------
+
+@leased
+def archive_outputs(generation):
+    """Copy a completed job's outputs into local storage before the provider deletes them."""
+    if generation.status != Status.COMPLETED or generation.archived:
+        return
+    if generation.archive_attempts >= MAX_ATTEMPTS:
+        quarantine(generation, f"Saving the outputs failed {generation.archive_attempts} times in a row.")
+        return
+    Generation.objects.filter(pk=generation.pk).update(archive_attempts=generation.archive_attempts + 1)
+    permanent, transient = [], []
+    for output in generation.outputs.filter(archived_at__isnull=True):
+        try:
+            archive.archive_output(output)
+        except higgsfield.ProviderError as exc:
+            output.error = exc.message
+            output.save(update_fields=["error"])
+            (transient if exc.retry_safe else permanent).append(exc)
+    if permanent:
+        quarantine(generation, f"An output could not be saved: {permanent[0].message}")
+    elif transient:
+        generation.schedule(min(POLL_MAX_INTERVAL, 10 * 2 ** generation.archive_attempts), archive_attempts=0)
+    else:
+        Generation.objects.filter(pk=generation.pk).update(archived=True, next_action_at=None, archive_attempts=0)
+        if settings.HIGGSFIELD_DELETE_AFTER_ARCHIVE and generation.request_id:
+            _delete_provider_copy(generation)
+
+
+def _delete_provider_copy(generation):
+    try:
+        higgsfield.delete(generation.account.connection(), generation.request_id)
+    except higgsfield.ProviderError as exc:  # the provider deletes it on expiry anyway
+        log.info("could not delete the provider's copy of %s: %s", generation.pk, exc.message)
+
+
+# --- dispatch --------------------------------------------------------------------------
 
 def step_for(generation):
     if generation.status in (Status.DRAFT, Status.SUBMITTING, Status.UNKNOWN):
         return "submit_generation"
     if generation.status in (Status.QUEUED, Status.IN_PROGRESS):
-        return "poll_generation"
+        return "cancel_generation" if generation.cancel_requested_at else "poll_generation"
     if generation.status == Status.COMPLETED and not generation.archived:
         return "archive_outputs"
     return None
@@ -177,10 +275,20 @@ def kick(generation, now=None):
         Generation.objects.filter(pk=generation.pk).update(next_action_at=None)
         return False
     claimed = Generation.objects.filter(pk=generation.pk, next_action_at=generation.next_action_at).update(
-        next_action_at=now + timedelta(seconds=settings.Q_CLUSTER["retry"]))
+        next_action_at=now + timedelta(seconds=settings.PIPELINE_CLAIM_SECONDS))
     if claimed:
         transaction.on_commit(lambda: enqueue(step, generation.pk))
     return bool(claimed)
+
+
+def kick_line(account_id):
+    """A slot came free: wake the jobs at the head of the account's line now."""
+    if account_id is None:
+        return
+    account = ProviderAccount.objects.get(pk=account_id)
+    free = account.concurrency_limit - account.in_flight()
+    for pk in Generation.objects.line(account)[:max(free, 0)]:
+        Generation.objects.filter(pk=pk).update(next_action_at=timezone.now())
 
 
 def dispatch_due(now=None, limit=50):
@@ -193,7 +301,8 @@ def dispatch_due(now=None, limit=50):
 
 
 def sweep(seconds=None):
-    """Scheduled every minute: keeps dispatching due work for `seconds`, once a second."""
+    """Scheduled every minute (and once when the worker starts): keeps dispatching due
+    work for `seconds`, once a second."""
     seconds = settings.SWEEP_SECONDS if seconds is None else seconds
     deadline = time.monotonic() + seconds
     total = 0

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
@@ -69,6 +70,53 @@ def generation_card(request, pk):
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING
     return response
+
+
+def _card(request, generation):
+    generation.refresh_from_db()
+    return render(request, "generations/gallery.html#generation-card", {"generation": generation})
+
+
+@login_required
+@require_POST
+def generation_cancel(request, pk):
+    _require_member(request)
+    generation = _get_generation_for_user(request, pk)
+    Status = Generation.Status
+    if generation.status == Status.DRAFT:
+        generation.advance(Status.CANCELED, Generation.Source.USER,
+                           notice="Canceled before it was sent; nothing was charged.")
+        tasks.kick_line(generation.account_id)
+    elif generation.status == Status.QUEUED and not generation.cancel_requested_at:
+        # The worker asks the provider; the card shows the answer.
+        Generation.objects.filter(pk=pk).update(cancel_requested_at=timezone.now(), next_action_at=timezone.now(),
+                                                notice="")
+        generation.refresh_from_db()
+        tasks.kick(generation)
+    elif not generation.is_finished:
+        Generation.objects.filter(pk=pk).update(
+            notice="It has already started, so it can no longer be canceled.")
+    if request.htmx:
+        return _card(request, generation)
+    return redirect(generation)
+
+
+@login_required
+@require_POST
+def generation_retry(request, pk):
+    _require_member(request)
+    original = _get_generation_for_user(request, pk)
+    if not original.is_retryable:
+        messages.error(request, "Only failed, blocked or canceled jobs can be retried.")
+        return redirect(original)
+    generation = Generation.objects.start(owner=request.user, project=original.project,
+                                          model_id=original.model_id, params=original.params)
+    Generation.objects.filter(pk=generation.pk).update(retry_of=original)
+    transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
+    if request.htmx:
+        return trigger_client_event(_card(request, original), "generationCreated")
+    messages.success(request, "Retrying with the same settings as a new job.")
+    return redirect("gallery")
 
 
 @login_required

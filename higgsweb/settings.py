@@ -181,8 +181,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "higgsweb",
     "workers": envint("Q_WORKERS", 3),
-    "timeout": 120,
-    "retry": 180,
+    "timeout": envint("Q_TIMEOUT", 120),
+    "retry": envint("Q_RETRY", 180),
     "max_attempts": 3,
     "catch_up": False,
     "save_limit": 500,
@@ -196,6 +196,10 @@ else:
     Q_CLUSTER["poll"] = 0.5
 # How long one run of the sweeper keeps watching for due work (it is re-scheduled every minute).
 SWEEP_SECONDS = envint("SWEEP_SECONDS", 55)
+# How long a dispatched step may go unanswered before the sweeper enqueues it again.
+PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"])
+# Delete the provider's copy of a result once it is archived here (DELETE /requests/{id}).
+HIGGSFIELD_DELETE_AFTER_ARCHIVE = envbool("HIGGSFIELD_DELETE_AFTER_ARCHIVE", "False")
 
 LOGGING = {
     "version": 1,

@@ -11,7 +11,7 @@ from .errors import ProviderError
 from .results import TERMINAL, Output, Receipt, Result
 
 __all__ = ["Connection", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
-           "cancel", "delete", "parse_result", "status", "submit"]
+           "cancel", "delete", "parse_result", "status", "submit", "supports_idempotency"]
 
 SURFACES = {"model_api": model_api}
 
@@ -21,6 +21,11 @@ def _surface(conn):
         return SURFACES[conn.surface]
     except KeyError:
         raise ProviderError(f"Surface {conn.surface!r} is not supported.") from None
+
+
+def supports_idempotency(conn):
+    """Whether a repeated submit with the same Idempotency-Key is recognised as a repeat."""
+    return getattr(_surface(conn), "IDEMPOTENT", False)
 
 
 def parse_result(surface, payload):

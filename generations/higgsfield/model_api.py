@@ -6,6 +6,8 @@ from urllib.parse import quote
 from .client import request
 from .results import Output, Receipt, Result
 
+IDEMPOTENT = True  # Idempotency-Key is honoured on generation submits (PROTOCOL.md §2.10)
+
 
 def parse_time(value):
     if not value:
