@@ -179,7 +179,7 @@ MAX_DOWNLOAD_BYTES = envint("MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024)
 # The database is the record of what must happen next; the broker only triggers work.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
-    "name": "higgsweb",
+    "name": os.environ.get("Q_NAME", "higgsweb"),
     "workers": envint("Q_WORKERS", 3),
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 180),

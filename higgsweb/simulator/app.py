@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -46,7 +46,7 @@ class Config:
     faults: dict = field(default_factory=lambda: {
         "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
         "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "submit_5xx_burst": 0,
-        "submit_429_burst": 0})
+        "submit_429_burst": 0, "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0})
 
 
 @dataclass
@@ -101,6 +101,9 @@ class Simulator:
         self.media_cache = OrderedDict()
         self.deliveries = queue.Queue()
         self.delivery_log = []  # (url, status or error, attempt) for the admin page and tests
+        self.media_requests = 0
+        self.calls = Counter()  # route name → requests served (for benchmarks)
+        self.webhook_delivered_at = {}  # request id → wall time its final webhook was answered 2xx
         self.stopping = threading.Event()
         self.threads = []
         from . import control, model_api  # surfaces register their routes
@@ -118,7 +121,10 @@ class Simulator:
 
     # --- requests ------------------------------------------------------------------
     def handle(self, request):
-        return self.router.dispatch(request)
+        response = self.router.dispatch(request)
+        with self.lock:
+            self.calls[request.route or "unmatched"] += 1
+        return response
 
     def account_for(self, request):
         """The key id of valid credentials on the request, or None."""
@@ -211,6 +217,8 @@ class Simulator:
         return data
 
     def serve_media(self, request):
+        self.media_requests += 1
+        time.sleep(float(self.config.faults.get("media_delay_seconds") or 0))
         name = request.params["name"]
         index_part, _, ext = name.partition(".")
         variant = "min" if index_part.endswith("_min") else "raw"
@@ -276,6 +284,13 @@ class Simulator:
         except (urllib.error.URLError, OSError) as exc:
             status = f"error: {exc}"
         self.delivery_log.append((url, status, attempt))
+        if isinstance(status, int) and status < 300:
+            try:
+                request_id = json.loads(body).get("request_id") or json.loads(body).get("id")
+            except (ValueError, AttributeError):
+                request_id = None
+            if request_id:
+                self.webhook_delivered_at.setdefault(str(request_id), time.time())
         retry = not isinstance(status, int) or status >= 500
         if retry and attempt < self.config.webhook_attempts:
             delay = self.config.webhook_backoff * 2 ** (attempt - 1)

@@ -1,5 +1,6 @@
 """Surface A, the Model API: POST /{model_id}, /requests/{id}/status|cancel, DELETE /requests/{id}."""
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -127,6 +128,8 @@ def register(sim):
                   origin=request.origin, created=sim.now(), outcome=outcome, error=error,
                   outputs=output_plan(model_id, payload), webhook_url=request.query.get("hf_webhook", ""))
         sim.add_job(job)
+        # A slow answer: the job exists, but the caller may die or time out before it hears.
+        time.sleep(float(sim.config.faults.get("submit_delay_seconds") or 0))
         return json_response(status_body(sim, job))
 
 

@@ -23,6 +23,7 @@ class Request:
         host = self.headers.get("host") or f"{handler.server.server_address[0]}:{handler.server.server_address[1]}"
         self.origin = f"http://{host}"
         self.params = {}
+        self.route = None
 
     def json(self):
         if not self.body:
@@ -70,6 +71,7 @@ class Router:
                 allowed = True
                 continue
             request.params = match.groupdict()
+            request.route = handler.__name__
             return handler(request)
         if allowed:
             return detail("Method Not Allowed", 405)
