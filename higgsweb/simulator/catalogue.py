@@ -8,7 +8,7 @@ from . import schemas
 
 USD_PER_CREDIT = Decimal("0.0625")
 VIDEO_HINTS = ("video", "dop/", "veo3", "speak", "hailuo", "sora", "seedance", "wan-", "kling")
-EDIT_HINTS = ("edit", "remix", "reference", "image-to-image", "kontext")
+EDIT_HINTS = ("edit", "remix", "reference", "image-to-image")
 
 # Soul quality × aspect → size (PROTOCOL.md §3.7).
 SOUL_SIZES = {
@@ -60,6 +60,8 @@ def operation_type(model_id):
         if "text-to-video" in model_id or model_id in ("veo3.1", "veo3.1/fast"):
             return "text2video"
         return "image2video"
+    if "text-to-image" in model_id:
+        return "text2image"
     return "image_edit" if any(hint in model_id for hint in EDIT_HINTS) else "text2image"
 
 
