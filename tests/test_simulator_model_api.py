@@ -253,6 +253,22 @@ def test_status_checks_ride_out_a_burst_of_5xx(sim, conn, faults):
     assert faults["status_5xx_burst"] == 0
 
 
+def test_a_429_on_a_status_check_says_when_to_look_again(sim, conn, faults):
+    receipt = higgsfield.submit(conn, SOUL, {"prompt": "patience"})
+    faults["status_429_burst"] = 1
+    with pytest.raises(higgsfield.RateLimited) as info:
+        higgsfield.status(conn, receipt.request_id)
+    assert info.value.retry_after == 1
+    assert higgsfield.status(conn, receipt.request_id).status == "queued"
+
+
+def test_left_out_fields_are_priced_and_rendered_at_their_defaults(sim, conn):
+    estimate = higgsfield.estimate(conn, SOUL, {"prompt": "defaults"})
+    assert estimate.credits == Decimal("1.500")
+    receipt = higgsfield.submit(conn, SOUL, {"prompt": "defaults"})
+    assert sim.get_job(receipt.request_id).outputs == [("image", 1536, 1152, 0)]
+
+
 def test_resubmitting_with_the_same_key_returns_the_original_request_without_a_new_charge(sim, conn):
     body = {"prompt": "same", "aspect_ratio": "1:1"}
     first = higgsfield.submit(conn, SOUL, body, idempotency_key="idem-1")

@@ -91,8 +91,17 @@ def seconds(payload):
         return 5
 
 
+def with_defaults(model_id, payload):
+    """The body as the model sees it: schema defaults for every field left out."""
+    properties = schemas.model_schemas().get(model_id, {}).get("properties", {})
+    defaults = {name: spec["default"] for name, spec in properties.items()
+                if isinstance(spec, dict) and spec.get("default") is not None}
+    return defaults | payload
+
+
 def estimate(model_id, payload):
     """Credits this request costs, as a Decimal with three places."""
+    payload = with_defaults(model_id, payload)
     resolution = payload.get("resolution")
     if output_type(model_id) == "image":
         table = IMAGE_CREDITS.get(model_id, {})
@@ -145,6 +154,7 @@ def image_format(model_id, payload):
 
 def output_plan(model_id, payload):
     """[(kind, width, height, index)] for what this model produces."""
+    payload = with_defaults(model_id, payload)
     if output_type(model_id) == "video":
         width, height = _aspect_size(payload.get("aspect_ratio") or "16:9", VIDEO_LONG_SIDE)
         return [("video", width // 2 * 2, height // 2 * 2, 0)]
