@@ -8,19 +8,23 @@ from . import model_api
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
 from .errors import ProviderError
-from .results import TERMINAL, Output, Receipt, Result
+from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
-__all__ = ["Connection", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
-           "cancel", "delete", "parse_result", "status", "submit", "supports_idempotency"]
+__all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
+           "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit", "supports_idempotency",
+           "upload"]
 
 SURFACES = {"model_api": model_api}
 
 
-def _surface(conn):
+def _surface(conn, operation=None):
     try:
-        return SURFACES[conn.surface]
+        module = SURFACES[conn.surface]
     except KeyError:
         raise ProviderError(f"Surface {conn.surface!r} is not supported.") from None
+    if operation and not hasattr(module, operation):
+        raise ProviderError(f"The {conn.surface} surface has no {operation.replace('_', ' ')}.")
+    return module
 
 
 def supports_idempotency(conn):
@@ -48,3 +52,17 @@ def cancel(conn, request_id, **kwargs):
 
 def delete(conn, request_id, **kwargs):
     return _surface(conn).delete(conn, request_id, **kwargs)
+
+
+def upload(conn, data, content_type, **kwargs):
+    """Upload an input file; return its public URL."""
+    return _surface(conn, "upload").upload(conn, data, content_type, **kwargs)
+
+
+def estimate(conn, model_id, payload, **kwargs):
+    """The provider's own price for a job, as an Estimate(credits, usd)."""
+    return _surface(conn, "estimate").estimate(conn, model_id, payload, **kwargs)
+
+
+def list_models(conn, **kwargs):
+    return _surface(conn, "list_models").list_models(conn, **kwargs)

@@ -67,7 +67,7 @@ def field_errors_from(detail):
     for item in detail:
         if not isinstance(item, dict):
             continue
-        loc = [str(part) for part in item.get("loc", []) if part not in ("body", "params")]
+        loc = [str(part) for part in item.get("loc", []) if part not in ("body", "params", "header", "query")]
         name = loc[0] if loc else "__all__"
         fields.setdefault(name, []).append(item.get("msg") or "Invalid value.")
     return fields
@@ -115,9 +115,15 @@ def error_for(response, *, cancel=False):
     if status == 429:
         retry_after = _retry_after(response)
         wait = f" Retry after {retry_after:.0f} s." if retry_after is not None else ""
+        if body.get("code") == "account_queue_full":
+            limit = body.get("limit")
+            queue = f" ({limit} waiting)" if limit is not None else ""
+            return errors.QueueFull(f"The provider account's queue is full{queue}.{wait}", limit=limit,
+                                    retry_after=retry_after, **kwargs)
         return errors.RateLimited(errors.RateLimited.default_message + wait, retry_after=retry_after, **kwargs)
     if status == 503:
-        return errors.Unavailable(retry_after=_retry_after(response), **kwargs)
+        message = f"The provider service is unavailable: {text}" if text else None
+        return errors.Unavailable(message, retry_after=_retry_after(response), **kwargs)
     if status >= 500:
         return errors.ServerError(f"The provider had an internal error ({status}).", **kwargs)
     return errors.ProviderError(f"Unexpected provider answer ({status}).", **kwargs)

@@ -84,6 +84,16 @@ class RateLimited(ProviderError):
     default_message = "The provider asked us to slow down; the job will be retried."
 
 
+class QueueFull(RateLimited):
+    """429 `account_queue_full`: the account's wait queue is full; nothing was created or charged."""
+
+    default_message = "The provider account's queue is full; the job will be retried."
+
+    def __init__(self, message=None, *, limit=None, **kwargs):
+        self.limit = limit
+        super().__init__(message, **kwargs)
+
+
 class ServerError(ProviderError):
     status = 500
     retry_safe = True

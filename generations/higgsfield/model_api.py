@@ -1,10 +1,12 @@
 """Surface A: the Model API (`Authorization: Key id:secret`, flat JSON bodies)."""
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from .client import request
-from .results import Output, Receipt, Result
+from .errors import ServerError
+from .results import Estimate, ModelInfo, Output, Receipt, Result
 
 IDEMPOTENT = True  # Idempotency-Key is honoured on generation submits (PROTOCOL.md §2.10)
 
@@ -70,3 +72,44 @@ def cancel(conn, request_id, *, transport=None):
 def delete(conn, request_id, *, transport=None):
     _, body = request(conn, "DELETE", f"/requests/{request_id}", retries=2, transport=transport)
     return body or {}
+
+
+def upload(conn, data, content_type, *, transport=None):
+    """Upload bytes for use as a job input; return the public URL to pass as image_url etc.
+    The PUT goes to presigned storage with every `upload_headers` entry and no credentials."""
+    _, body = request(conn, "POST", "/files/generate-upload-url", json={"content_type": content_type},
+                      retries=2, transport=transport)
+    try:
+        upload_url, public_url = body["upload_url"], body["public_url"]
+    except (KeyError, TypeError) as exc:
+        raise ServerError("The provider's upload answer has no upload_url/public_url.") from exc
+    headers = body.get("upload_headers") or {"Content-Type": content_type}
+    request(conn, "PUT", upload_url, content=data, headers=headers, authenticated=False, expect_json=False,
+            retries=2, transport=transport)
+    return public_url
+
+
+def estimate(conn, model_id, payload, *, transport=None):
+    """The provider's price for this body (free, no side effects)."""
+    _, body = request(conn, "POST", "/estimate/" + model_id.strip("/"), json=payload, retries=2,
+                      transport=transport)
+    try:
+        return Estimate(credits=Decimal(str(body["credits"])), usd=Decimal(str(body["usd"])))
+    except (KeyError, TypeError, InvalidOperation) as exc:
+        raise ServerError("The provider's estimate has no credits/usd figures.") from exc
+
+
+def list_models(conn, *, transport=None):
+    """The models this key may call. The envelope is undocumented: a bare list, or a
+    list under `models`/`items`/`data`."""
+    _, body = request(conn, "GET", "/models", retries=2, transport=transport)
+    if isinstance(body, dict):
+        body = next((body[key] for key in ("models", "items", "data") if isinstance(body.get(key), list)), [])
+    models = []
+    for item in body or []:
+        if isinstance(item, dict) and (item.get("slug") or item.get("id")):
+            models.append(ModelInfo(slug=str(item.get("slug") or item.get("id")), title=item.get("title") or "",
+                                    description=item.get("description") or "",
+                                    output_type=item.get("output_type") or "",
+                                    operation_type=item.get("operation_type") or ""))
+    return models

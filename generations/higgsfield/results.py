@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 QUEUED = "queued"
 IN_PROGRESS = "in_progress"
@@ -39,3 +40,22 @@ class Result:
     @property
     def is_terminal(self):
         return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a job would cost, from the provider's own price list."""
+
+    credits: Decimal
+    usd: Decimal
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of the provider's model list."""
+
+    slug: str
+    title: str = ""
+    description: str = ""
+    output_type: str = ""  # image | video
+    operation_type: str = ""  # text2image, image_edit, text2video, image2video, video2video…

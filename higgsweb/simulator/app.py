@@ -2,6 +2,7 @@
 media, webhooks. Surfaces (modules in this package) add routes to `app.router`."""
 
 import hashlib
+import io
 import json
 import logging
 import queue
@@ -13,21 +14,16 @@ import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from standardwebhooks.webhooks import Webhook
 
 from . import media
+from .catalogue import SOUL_SIZES  # noqa: F401  (re-exported for surface modules)
 from .server import Response, Router, detail
 
 log = logging.getLogger("higgsweb.simulator")
 
-# Soul quality × aspect → size (PROTOCOL.md §3.7).
-SOUL_SIZES = {
-    "720p": {"1:1": (1152, 1152), "3:4": (1152, 1536), "4:3": (1536, 1152), "2:3": (1024, 1536),
-             "3:2": (1536, 1024), "9:16": (864, 1536), "16:9": (1536, 864)},
-    "1080p": {"1:1": (1536, 1536), "3:4": (1536, 2048), "4:3": (2048, 1536), "2:3": (1365, 2048),
-              "3:2": (2048, 1365), "9:16": (1152, 2048), "16:9": (2048, 1152)},
-}
 ASPECT_BASE = 1024
 
 
@@ -42,11 +38,23 @@ class Config:
     webhook_backoff: float = 0.5  # first retry delay; doubles each time
     fail_keyword: str = "simulate-failure"
     nsfw_keyword: str = "simulate-nsfw"
-    # Fault switches (the admin page and tests flip these).
+    # Credits every account starts with; `Simulator.set_balance` changes one account.
+    starting_credits: Decimal = Decimal("1000")
+    # "reject": above `concurrency_limit` queued+in_progress → 400 (older docs).
+    # "queue": accept and wait; 429 account_queue_full once `concurrency_limit × queue_multiple`
+    # requests wait (newer docs).
+    concurrency_mode: str = "reject"
+    concurrency_limit: int = 4
+    queue_multiple: int = 2
+    blocked_models: set = field(default_factory=set)  # → 423
+    disabled_models: set = field(default_factory=set)  # → 503 model_disabled
+    upload_ttl_seconds: float = 3600
+    # Fault switches (the admin page and tests flip these). Bursts count down per request.
     faults: dict = field(default_factory=lambda: {
         "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
-        "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "submit_5xx_burst": 0,
-        "submit_429_burst": 0, "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0})
+        "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "status_429_burst": 0,
+        "submit_5xx_burst": 0, "submit_429_burst": 0, "upload_unavailable": False,
+        "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0})
 
 
 @dataclass
@@ -104,12 +112,17 @@ class Simulator:
         self.media_requests = 0
         self.calls = Counter()  # route name → requests served (for benchmarks)
         self.webhook_delivered_at = {}  # request id → wall time its final webhook was answered 2xx
+        self.held_deliveries = []  # webhooks waiting to be sent out of order (webhook_reorder)
+        self.balances = {}  # account → Decimal credits
+        self.idempotency = {}  # (account, Idempotency-Key) → (fingerprint, request_id)
+        self.uploads = {}  # upload id → Upload
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, model_api  # surfaces register their routes
+        from . import control, model_api, uploads  # surfaces register their routes
 
         control.register(self)
-        model_api.register(self)
+        uploads.register(self)
+        model_api.register(self)  # last: its POST /{model_id} catches every other POST
 
     # --- clock -------------------------------------------------------------------
     def now(self):
@@ -151,6 +164,76 @@ class Simulator:
                 return True
         return False
 
+    # --- credits -------------------------------------------------------------------
+    def balance(self, account):
+        self.settle()
+        with self.lock:
+            return self.balances.get(account, self.config.starting_credits)
+
+    def set_balance(self, account, credits):
+        with self.lock:
+            self.balances[account] = Decimal(str(credits))
+
+    def charge(self, account, credits):
+        """Take `credits` from the account; False (and nothing taken) if it has too few."""
+        credits = Decimal(str(credits))
+        with self.lock:
+            current = self.balances.get(account, self.config.starting_credits)
+            if current < credits:
+                return False
+            self.balances[account] = current - credits
+        return True
+
+    def refund(self, account, credits):
+        with self.lock:
+            self.balances[account] = self.balances.get(account, self.config.starting_credits) + Decimal(str(credits))
+
+    def charge_job(self, job, credits):
+        """Charge a job on acceptance; it is refunded if it ends failed, nsfw or canceled."""
+        if not self.charge(job.account, credits):
+            return False
+        job.extra["charged"] = Decimal(str(credits))
+        return True
+
+    def settle(self, now=None):
+        """Refund every charged job that ended without outputs (idempotent)."""
+        with self.lock:
+            for job in self.jobs.values():
+                if job.extra.get("charged") and not job.extra.get("refunded") \
+                        and job.status(self, now) in ("failed", "nsfw", "canceled"):
+                    job.extra["refunded"] = True
+                    self.balances[job.account] = self.balances.get(
+                        job.account, self.config.starting_credits) + job.extra["charged"]
+
+    # --- concurrency ---------------------------------------------------------------
+    def in_flight(self, account, now=None):
+        now = self.now() if now is None else now
+        with self.lock:
+            return [job for job in self.jobs.values() if job.account == account and not job.deleted
+                    and job.status(self, now) in ("queued", "in_progress")]
+
+    def admission(self, account):
+        """(error Response or None, seconds the new job waits for a slot) under the
+        configured concurrency mode. Call with `self.lock` held, then add the job."""
+        config, now = self.config, self.now()
+        active = self.in_flight(account, now)
+        limit = config.concurrency_limit
+        if len(active) < limit:
+            return None, 0.0
+        if config.concurrency_mode != "queue":
+            return detail(f"Maximum number of concurrent requests ({limit}) has been reached", 400), 0.0
+        finishes = sorted(job.finished_at(self) for job in active)
+        waiting = len(active) - limit
+        queue_limit = limit * config.queue_multiple
+        if waiting >= queue_limit:
+            retry_after = max(1, int(finishes[0] - now + 0.999))
+            return Response(429, json.dumps({
+                "detail": f"Account queue is full ({queue_limit} requests waiting); retry later",
+                "code": "account_queue_full", "limit": queue_limit}).encode(), "application/json",
+                {"Retry-After": str(retry_after)}), 0.0
+        # Starts when the (waiting+1)-th earliest running job frees its slot.
+        return None, max(0.0, finishes[waiting] - now)
+
     # --- jobs ----------------------------------------------------------------------
     def outcome_for(self, payload, headers):
         wanted = headers.get("x-simulate-outcome", "")
@@ -176,7 +259,7 @@ class Simulator:
     def output_urls(self, job, variant="raw"):
         urls = []
         for kind, _width, _height, index in job.outputs:
-            ext = {"image": "png", "video": "mp4", "audio": "wav"}[kind]
+            ext = {"image": job.extra.get("image_format", "png"), "video": "mp4", "audio": "wav"}[kind]
             suffix = "_min.webp" if variant == "min" and kind == "image" else f".{ext}"
             urls.append((kind, f"{job.origin}/_media/{job.request_id}/{index}{suffix}"))
         return urls
@@ -202,12 +285,15 @@ class Simulator:
             if variant == "min":
                 image.thumbnail((512, 512))
                 data = (media.encode_image(image, "WEBP"), "image/webp")
+            elif job.extra.get("image_format") == "jpeg":
+                data = (media.encode_image(image, "JPEG"), "image/jpeg")
             else:
                 data = (media.encode_image(image, "PNG"), "image/png")
         elif kind == "video":
             seconds = min(4, int(job.extra.get("seconds", 3)))
             data = (media.render_video(prompt, seed, width, height, seconds=seconds,
-                                       start_image=job.extra.get("start_image")), "video/mp4")
+                                       start_image=job.extra.get("start_image") or self.start_image(job)),
+                    "video/mp4")
         else:
             data = (job.extra.get("audio_bytes", b""), "audio/wav")
         with self.lock:
@@ -215,6 +301,31 @@ class Simulator:
             while len(self.media_cache) > 64:
                 self.media_cache.popitem(last=False)
         return data
+
+    def start_image(self, job):
+        """The first image input of a job when it was uploaded here, as a PIL image."""
+        from PIL import Image, UnidentifiedImageError
+
+        for name in ("image_url", "first_frame_url", "image_urls", "input_images"):
+            value = job.payload.get(name)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if isinstance(value, dict):
+                value = value.get("image_url")
+            data = self.upload_bytes(value) if isinstance(value, str) else None
+            if data:
+                try:
+                    return Image.open(io.BytesIO(data)).convert("RGB")
+                except (UnidentifiedImageError, OSError):
+                    return None
+        return None
+
+    def upload_bytes(self, url):
+        """Bytes of a file uploaded to this simulator, looked up by its public URL."""
+        from .uploads import upload_id_from_url
+
+        upload = self.uploads.get(upload_id_from_url(url) or "")
+        return upload.data if upload is not None and upload.data is not None else None
 
     def serve_media(self, request):
         self.media_requests += 1
@@ -254,7 +365,23 @@ class Simulator:
         delay += float(faults.get("webhook_delay_seconds") or 0)
         copies = 2 if faults.get("webhook_duplicate") else 1
         for _ in range(copies):
-            self.deliveries.put((time.monotonic() + delay, url, body, headers, 1))
+            item = (time.monotonic() + delay, url, body, headers, 1)
+            if faults.get("webhook_reorder"):
+                with self.lock:
+                    self.held_deliveries.append(item)
+            else:
+                self.deliveries.put(item)
+
+    def release_held(self, force=False):
+        """webhook_reorder: once two deliveries are held (or one waited 2 s), send them newest first."""
+        with self.lock:
+            held = self.held_deliveries
+            if not held or not (force or len(held) >= 2 or time.monotonic() - held[0][0] > 2.0):
+                return
+            self.held_deliveries = []
+        now = time.monotonic()
+        for offset, (_, url, body, headers, attempt) in enumerate(reversed(held)):
+            self.deliveries.put((now + offset * 0.05, url, body, headers, attempt))
 
     def _deliver_loop(self):
         pending = []
@@ -263,11 +390,10 @@ class Simulator:
                 pending.append(self.deliveries.get(timeout=0.05))
             except queue.Empty:
                 pass
+            self.release_held(force=not self.config.faults.get("webhook_reorder"))
             now = time.monotonic()
-            due = [item for item in pending if item[0] <= now]
+            due = sorted((item for item in pending if item[0] <= now), key=lambda item: item[0])
             pending = [item for item in pending if item[0] > now]
-            if self.config.faults.get("webhook_reorder"):
-                due.reverse()
             for _, url, body, headers, attempt in due:
                 self._deliver(url, body, headers, attempt, pending)
 
@@ -301,7 +427,8 @@ class Simulator:
             self.tick()
 
     def tick(self):
-        """Fire webhooks for jobs that reached a final state since the last tick."""
+        """Settle credits and fire webhooks for jobs that reached a final state since the last tick."""
+        self.settle()
         with self.lock:
             jobs = [job for job in self.jobs.values() if not job.notified]
         for job in jobs:

@@ -1,14 +1,17 @@
 """Surface A, the Model API: POST /{model_id}, /requests/{id}/status|cancel, DELETE /requests/{id}."""
 
+import hashlib
+import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
 
-from . import schemas
-from .app import SOUL_SIZES, SURFACE_NOTIFIERS, Job
+from . import catalogue, schemas
+from .app import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
 
-VIDEO_HINTS = ("video", "dop/", "veo3", "speak", "hailuo", "sora", "seedance", "wan-", "kling")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # 1–255 visible ASCII, no whitespace
 
 
 def iso(timestamp):
@@ -17,19 +20,7 @@ def iso(timestamp):
 
 def output_plan(model_id, payload):
     """[(kind, width, height, index)] for what this model produces."""
-    if any(hint in model_id for hint in VIDEO_HINTS):
-        width, height = (1280, 720) if payload.get("aspect_ratio", "16:9") != "9:16" else (720, 1280)
-        return [("video", width // 2, height // 2, 0)]
-    count = int(payload.get("batch_size") or payload.get("num_images") or 1)
-    resolution = payload.get("resolution") if payload.get("resolution") in SOUL_SIZES else "1080p"
-    aspect = payload.get("aspect_ratio", "4:3")
-    if "width_and_height" in payload:
-        width, height = (int(v) for v in str(payload["width_and_height"]).split("x"))
-    elif aspect in SOUL_SIZES[resolution]:
-        width, height = SOUL_SIZES[resolution][aspect]
-    else:
-        width, height = 1024, 1024
-    return [("image", width, height, index) for index in range(count)]
+    return catalogue.output_plan(model_id, payload)
 
 
 def status_body(sim, job):
@@ -66,6 +57,8 @@ def register(sim):
             return sim.unauthorized()
         if sim.take_fault("status_5xx_burst"):
             return detail("Internal Server Error", 500)
+        if sim.take_fault("status_429_burst"):
+            return json_response({"detail": "Too many requests"}, 429, {"Retry-After": "1"})
         job = sim.get_job(request.params["request_id"], account)
         if job is None:
             return detail("The request does not exist or belongs to another account", 404)
@@ -102,15 +95,38 @@ def register(sim):
         job.deleted = True
         return json_response({"request_id": job.request_id, "deleted": True})
 
+    @router.route("GET", r"/models/?")
+    def models(request):
+        if sim.account_for(request) is None:
+            return sim.unauthorized()
+        return json_response(catalogue.models())
+
+    @router.route("POST", r"/estimate/(?P<model_id>[A-Za-z0-9][A-Za-z0-9._\-/]*)")
+    def estimate(request):
+        """Free and without side effects: the price of a body that would be accepted."""
+        account = sim.account_for(request)
+        if account is None:
+            return sim.unauthorized()
+        model_id = request.params["model_id"].strip("/")
+        schema, refusal = model_or_refusal(sim, model_id)
+        if refusal:
+            return refusal
+        payload = request.json()
+        errors = schemas.validate(schema, payload) if isinstance(payload, dict) else [not_an_object(payload)]
+        if errors:
+            return detail(errors, 422)
+        credits = catalogue.estimate(model_id, payload)
+        return json_response({"credits": f"{credits:.3f}", "usd": f"{catalogue.usd(credits):.3f}"})
+
     @router.route("POST", r"/(?P<model_id>[A-Za-z0-9][A-Za-z0-9._\-/]*)")
     def submit(request):
         account = sim.account_for(request)
         if account is None:
             return sim.unauthorized()
         model_id = request.params["model_id"].strip("/")
-        schema = schemas.model_schemas().get(model_id)
-        if schema is None:
-            return detail(f"Model {model_id} not found", 404)
+        schema, refusal = model_or_refusal(sim, model_id)
+        if refusal:
+            return refusal
         if sim.take_fault("submit_5xx_burst"):
             return detail("Internal Server Error", 500)
         if sim.take_fault("submit_429_burst"):
@@ -118,19 +134,81 @@ def register(sim):
                                  429, {"Retry-After": "1"})
         payload = request.json()
         if not isinstance(payload, dict):
-            return detail([{"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be an object",
-                            "input": payload}], 422)
+            return detail([not_an_object(payload)], 422)
         errors = schemas.validate(schema, payload)
-        if errors:
-            return detail(errors, 422)
-        outcome, error = sim.outcome_for(payload, request.headers)
-        job = Job(request_id=str(uuid.uuid4()), model_id=model_id, account=account, payload=payload,
-                  origin=request.origin, created=sim.now(), outcome=outcome, error=error,
-                  outputs=output_plan(model_id, payload), webhook_url=request.query.get("hf_webhook", ""))
-        sim.add_job(job)
+        expires_after, header_errors = read_expires_after(sim, request)
+        key = request.headers.get("idempotency-key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            header_errors.append({"type": "string_pattern_mismatch", "loc": ["header", "Idempotency-Key"],
+                                  "msg": "Idempotency-Key must be 1-255 visible ASCII characters", "input": key})
+        if errors or header_errors:
+            return detail(errors + header_errors, 422)
+        webhook_url = request.query.get("hf_webhook", "")
+        fingerprint = hashlib.sha256(json.dumps(
+            [model_id, payload, webhook_url, expires_after], sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        with sim.lock:
+            if key is not None and (account, key) in sim.idempotency:
+                seen, request_id = sim.idempotency[(account, key)]
+                if seen != fingerprint:
+                    return detail([{"type": "idempotency_mismatch", "loc": ["header", "Idempotency-Key"],
+                                    "msg": "Idempotency-Key was already used with different parameters",
+                                    "input": key}], 422)
+                original = sim.jobs[request_id]
+                return json_response(status_body(sim, original) | {"status": "queued"})
+            refusal, wait = sim.admission(account)
+            if refusal:
+                return refusal
+            outcome, error = sim.outcome_for(payload, request.headers)
+            job = Job(request_id=str(uuid.uuid4()), model_id=model_id, account=account, payload=payload,
+                      origin=request.origin, created=sim.now(), outcome=outcome, error=error,
+                      outputs=output_plan(model_id, payload), webhook_url=webhook_url,
+                      expires_after=expires_after, extra={"wait": wait})
+            job.kind = catalogue.output_type(model_id)
+            job.extra["image_format"] = catalogue.image_format(model_id, payload)
+            job.extra["seconds"] = catalogue.seconds(payload)
+            if not sim.charge_job(job, catalogue.estimate(model_id, payload)):
+                return detail("Not enough credits", 403)
+            sim.add_job(job)
+            if key is not None:
+                sim.idempotency[(account, key)] = (fingerprint, job.request_id)
         # A slow answer: the job exists, but the caller may die or time out before it hears.
         time.sleep(float(sim.config.faults.get("submit_delay_seconds") or 0))
-        return json_response(status_body(sim, job))
+        headers = {"Hf-Expires-After": str(int(expires_after))} if expires_after else {}
+        return json_response(status_body(sim, job), headers=headers)
+
+
+def model_or_refusal(sim, model_id):
+    """(schema, None) for a model this account may call, else (None, error response)."""
+    schema = schemas.model_schemas().get(model_id)
+    if schema is None:
+        return None, detail(f"Model {model_id} not found", 404)
+    if model_id in sim.config.blocked_models:
+        return None, detail("Model is temporarily blocked", 423)
+    if model_id in sim.config.disabled_models:
+        return None, detail("model_disabled", 503)
+    return schema, None
+
+
+def not_an_object(payload):
+    return {"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be an object", "input": payload}
+
+
+def read_expires_after(sim, request):
+    """(seconds or None, errors): `Hf-Expires-After` may only shorten retention, never below an hour."""
+    raw = request.headers.get("hf-expires-after")
+    if raw is None:
+        return None, []
+    retention = sim.config.retention_seconds
+    try:
+        seconds = int(raw)
+    except ValueError:
+        seconds = None
+    if seconds is None or not 3600 <= seconds <= retention:
+        return None, [{"type": "value_error", "loc": ["header", "Hf-Expires-After"],
+                       "msg": f"Hf-Expires-After must be an integer between 3600 and {int(retention)}",
+                       "input": raw}]
+    return float(seconds), []
 
 
 def notify(sim, job):

@@ -111,7 +111,31 @@ def validate(schema, value, loc=("body",)):
             elif schema.get("additionalProperties") is False:
                 errors.append({"type": "extra_forbidden", "loc": [*loc, name],
                                "msg": "Extra inputs are not permitted", "input": item})
+        if "rule" in schema:
+            errors += rule_errors(schema, value, loc)
     return errors
+
+
+def rule_errors(schema, value, loc=("body",)):
+    """The supplement's cross-field `rule`s, in the two forms it uses:
+    "at least one of a | b | c" and "x=true requires y=true"."""
+    rule = schema["rule"]
+    properties = schema.get("properties", {})
+    if rule.startswith("at least one of "):
+        names = [name.strip() for name in rule.removeprefix("at least one of ").split("|")]
+        if not any(value.get(name) for name in names):
+            return [{"type": "missing", "loc": list(loc), "msg": f"At least one of {', '.join(names)} is required",
+                     "input": value}]
+    elif " requires " in rule:
+        left, right = (part.strip().partition("=") for part in rule.split(" requires "))
+        field, expected = left[0], json.loads(left[2])
+        needed, needed_value = right[0], json.loads(right[2])
+        actual = value.get(field, properties.get(field, {}).get("default"))
+        other = value.get(needed, properties.get(needed, {}).get("default"))
+        if actual == expected and other != needed_value:
+            return [{"type": "value_error", "loc": [*loc, field], "msg": f"Value error, {rule}",
+                     "input": value.get(field)}]
+    return []
 
 
 def example_body(schema):
@@ -120,6 +144,10 @@ def example_body(schema):
     properties = schema.get("properties", {})
     for name in schema.get("required", []):
         body[name] = example_value(name, _resolve(properties.get(name, {})))
+    rule = schema.get("rule", "")
+    if rule.startswith("at least one of "):
+        first = rule.removeprefix("at least one of ").split("|")[0].strip()
+        body[first] = example_value(first, _resolve(properties.get(first, {})))
     return body
 
 
