@@ -103,9 +103,12 @@ class Simulator:
         self.delivery_log = []  # (url, status or error, attempt) for the admin page and tests
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, model_api  # surfaces register their routes
+        from . import control, fnf, model_api, pixazo, v1  # surfaces register their routes
 
         control.register(self)
+        v1.register(self)  # before the Model API's catch-all POST /{model_id}
+        fnf.register(self)
+        pixazo.register(self)
         model_api.register(self)
 
     # --- clock -------------------------------------------------------------------
