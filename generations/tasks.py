@@ -21,6 +21,7 @@ MAX_ATTEMPTS = 3
 SUBMIT_GRACE = 120  # seconds a "submitting" row may wait for its answer before it is re-checked
 POLL_MAX_INTERVAL = 60.0
 DEADLINE = timedelta(hours=6)
+HINT_ONLY_SURFACES = ("pixazo",)  # callbacks carry no signature: they only trigger a poll
 
 
 def enqueue(step, generation_id):
@@ -51,9 +52,10 @@ def submit_generation(generation_id):
             submit_attempts=generation.submit_attempts + 1):
         return
     try:
+        legacy = {"webhook_secret": generation.webhook_secret} if generation.account.surface == "v1" else {}
         receipt = higgsfield.submit(
             generation.account.connection(), generation.model_id, generation.params,
-            idempotency_key=generation.pk, webhook_url=generation.webhook_url)
+            idempotency_key=generation.pk, webhook_url=generation.webhook_url, **legacy)
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited, higgsfield.ModelBlocked) as exc:
         wait = exc.retry_after or 5
         generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message,
@@ -148,6 +150,9 @@ def apply_delivery(delivery):
     generation = Generation.objects.filter(request_id=delivery.request_id).first()
     if generation is None:
         return False  # the submit task applies it once it has saved the request id
+    if delivery.surface in HINT_ONLY_SURFACES:  # unsigned: confirm with the provider first
+        enqueue("poll_generation", generation.pk)
+        return True
     result = higgsfield.parse_result(delivery.surface, delivery.payload)
     if record_result(generation, result, Source.WEBHOOK):
         generation.refresh_from_db()
