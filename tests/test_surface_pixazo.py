@@ -186,3 +186,11 @@ def test_a_generation_on_a_pixazo_account_is_confirmed_after_its_callback(live_s
     assert WebhookDelivery.objects.filter(surface="pixazo", request_id=generation.request_id).exists()
     output = generation.outputs.get()
     assert (output.width, output.height) == (1152, 1536)
+
+
+def test_the_simulator_control_endpoint_empties_the_wallet_and_rotates_keys(simulator, conn):
+    changed = httpx.post(simulator.url + "/_sim/pixazo", json={"wallet": 0, "keys": [KEY, "second-key"]}).json()
+    assert changed == {"keys": [KEY, "second-key"], "wallet": 0}
+    with pytest.raises(higgsfield.NotEnoughCredits):
+        higgsfield.submit(conn, "generateSoul", soul())
+    assert httpx.post(simulator.url + "/_sim/pixazo", json={"balance": 1}).status_code == 400

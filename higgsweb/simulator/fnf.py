@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 
 from .app import Job
 from .server import Response, detail, json_response
-from .v1 import check_fields, flag, jobset_body, number, one_of, open_image, settle, text, url_object, video_size
+from .v1 import (
+    check_fields,
+    flag,
+    jobset_body,
+    number,
+    one_of,
+    open_image,
+    settle,
+    state_routes,
+    text,
+    url_object,
+    video_size,
+)
 
 PREFIX = "/fnf"
 ASPECTS = ("9:16", "16:9", "4:3", "3:4", "1:1", "2:3", "3:2")
@@ -49,6 +61,7 @@ def price(job_type, params):
 def register(sim):
     router = sim.router
     state = sim.fnf = FnfState()
+    state_routes(sim, "fnf", state)
 
     def authorised(request):
         auth = request.headers.get("authorization", "")

@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 
 from .app import SURFACE_NOTIFIERS, Job
 from .server import json_response
-from .v1 import SOUL_SIZES, check_fields, fetch_loopback, flag, iso, number, one_of, open_image, text, video_size
+from .v1 import (
+    SOUL_SIZES,
+    check_fields,
+    fetch_loopback,
+    flag,
+    iso,
+    number,
+    one_of,
+    open_image,
+    state_routes,
+    text,
+    video_size,
+)
 
 PREFIX = "/pixazo"
 STATUS = {"queued": "QUEUED", "in_progress": "PROCESSING", "completed": "COMPLETED", "failed": "FAILED",
@@ -72,6 +84,7 @@ def settle(sim, job):
 def register(sim):
     router = sim.router
     sim.pixazo = PixazoState()
+    state_routes(sim, "pixazo", sim.pixazo)
 
     def authorised(request):
         return request.headers.get("ocp-apim-subscription-key", "") in sim.pixazo.keys

@@ -239,9 +239,34 @@ def speak_video(sim, job, spec):
 
 # --- routes -----------------------------------------------------------------------
 
+def state_routes(sim, name, state):
+    """GET/POST /_sim/{name}: show or change a surface's own state (credits, keys) as JSON."""
+    settable = [key for key in vars(state) if key != "media"]
+
+    def show():
+        return json_response({key: getattr(state, key) for key in settable})
+
+    @sim.router.route("GET", rf"/_sim/{name}")
+    def current(request):
+        return show()
+
+    @sim.router.route("POST", rf"/_sim/{name}")
+    def change(request):
+        changes = request.json() or {}
+        unknown = sorted(set(changes) - set(settable))
+        if unknown:
+            return detail(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(settable)}", 400)
+        with sim.lock:
+            for key, value in changes.items():
+                setattr(state, key, value)
+        return show()
+
+
+
 def register(sim):
     router = sim.router
     sim.v1 = V1State()
+    state_routes(sim, "v1", sim.v1)
 
     @router.route("GET", r"/_preview/(?P<request_id>[^/]+)/(?P<index>\d+)\.webp")
     def preview(request):
