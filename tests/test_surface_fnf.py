@@ -166,3 +166,13 @@ def test_a_generation_on_an_fnf_account_is_polled_to_an_archived_image(simulator
     output = generation.outputs.get()
     assert (output.width, output.height) == (1536, 1152)
     assert output.file.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_detail_page_labels_an_fnf_run_as_unofficial(client, simulator, alice, project):
+    account = ProviderAccount.objects.create(name="web app", surface="fnf", base_url=simulator.url + "/fnf",
+                                             key_secret=TOKEN)
+    generation = Generation.objects.create(owner=alice, project=project, model_id="text2image-soul",
+                                           params={"prompt": "p"}, account=account)
+    client.force_login(alice)
+    page = client.get(f"/g/{generation.pk}/").content.decode()
+    assert "web app · Web app fnf API (unofficial, Bearer token)" in page
