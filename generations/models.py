@@ -7,7 +7,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import higgsfield
+from generations import higgsfield, webhooks
 from generations.signals import status_changed
 
 
@@ -221,7 +221,22 @@ class Generation(models.Model):
 
     @property
     def webhook_url(self):
+        """Where the provider should report this job; it depends on the account's surface
+        (fnf has no webhooks, so the worker polls)."""
+        surface = self.account.surface if self.account_id else ProviderAccount.Surface.MODEL_API
+        if surface == ProviderAccount.Surface.V1:
+            return settings.PUBLIC_BASE_URL + reverse("webhook-v1", args=[self.pk])
+        if surface == ProviderAccount.Surface.PIXAZO:
+            token = webhooks.generation_token("pixazo", self.pk)
+            return settings.PUBLIC_BASE_URL + reverse("webhook-pixazo", args=[self.pk, token])
+        if surface == ProviderAccount.Surface.FNF:
+            return ""
         return settings.PUBLIC_BASE_URL + reverse("webhook-higgsfield")
+
+    @property
+    def webhook_secret(self):
+        """The secret a v1 provider echoes in X-Webhook-Secret-Key (derived, never stored)."""
+        return webhooks.generation_token("v1", self.pk)
 
     def can_move_to(self, new):
         old = self.status

@@ -4,6 +4,7 @@ with update_fields. The database records what must happen next (`next_action_at`
 step that keeps dying is quarantined after MAX_ATTEMPTS instead of looping."""
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ Source = Generation.Source
 MAX_ATTEMPTS = 3
 POLL_MAX_INTERVAL = 60.0
 DEADLINE = timedelta(hours=6)
+HINT_ONLY_SURFACES = ("pixazo",)  # callbacks carry no signature: they only trigger a poll
 
 
 def lease_seconds():
@@ -28,7 +30,16 @@ def lease_seconds():
     return settings.Q_CLUSTER["timeout"]
 
 
+_running = threading.local()
+
+
 def enqueue(step, generation_id):
+    """Queue a step for the worker. A step that queues a follow-up (poll → archive) has it
+    sent only after it released its lease, so the follow-up never finds the job taken."""
+    deferred = getattr(_running, "deferred", None)
+    if deferred is not None:
+        deferred.append((step, generation_id))
+        return
     async_task(f"generations.tasks.{step}", str(generation_id), task_name=f"{step}:{generation_id}")
 
 
@@ -49,10 +60,14 @@ def leased(step):
         generation = _load(generation_id)
         if generation is None or not generation.acquire_lease(lease_seconds()):
             return None
+        outer, _running.deferred = getattr(_running, "deferred", None), []
         try:
             return step(generation)
         finally:
             generation.release_lease()
+            deferred, _running.deferred = _running.deferred, outer
+            for follow_up in deferred:
+                enqueue(*follow_up)
     wrapper.__name__ = step.__name__
     wrapper.__doc__ = step.__doc__
     return wrapper
@@ -110,8 +125,9 @@ def _take_slot(generation):
 
 def _submit(generation, conn):
     try:
+        legacy = {"webhook_secret": generation.webhook_secret} if conn.surface == "v1" else {}
         receipt = higgsfield.submit(conn, generation.model_id, generation.params,
-                                    idempotency_key=generation.pk, webhook_url=generation.webhook_url)
+                                    idempotency_key=generation.pk, webhook_url=generation.webhook_url, **legacy)
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited, higgsfield.ModelBlocked) as exc:
         # Not a failure: the job goes back in line and waits as long as the provider asks.
         wait = max(1.0, exc.retry_after or 5)
@@ -188,6 +204,9 @@ def apply_delivery(delivery):
     generation = Generation.objects.filter(request_id=delivery.request_id).first()
     if generation is None:
         return False  # the submit task applies it once it has saved the request id
+    if delivery.surface in HINT_ONLY_SURFACES:  # unsigned: confirm with the provider first
+        enqueue("poll_generation", generation.pk)
+        return True
     result = higgsfield.parse_result(delivery.surface, delivery.payload)
     if record_result(generation, result, Source.WEBHOOK):
         generation.refresh_from_db()

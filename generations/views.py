@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from generations import tasks
+from generations import higgsfield, tasks, webhooks
 from generations.forms import SoulForm
 from generations.models import Generation, Output, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
@@ -167,3 +167,67 @@ def higgsfield_webhook(request):
             tasks.apply_delivery(delivery)
     return HttpResponse("ok" if created else "duplicate")
 
+
+
+def _payload(request):
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _record_delivery(surface, generation_pk, payload):
+    """Record a per-generation delivery once per request id and status. The request id
+    must be this generation's (or not yet known), so a callback URL that leaked for one
+    job cannot touch another. Returns (delivery or None, created)."""
+    result = higgsfield.parse_result(surface, payload)
+    if not result.request_id:
+        return None, False
+    if Generation.objects.filter(request_id=result.request_id).exclude(pk=generation_pk).exists():
+        return None, False
+    known = Generation.objects.filter(pk=generation_pk).values_list("request_id", flat=True).first()
+    if known is None or (known and known != result.request_id):
+        return None, False
+    return WebhookDelivery.objects.get_or_create(
+        webhook_id=f"{surface}:{result.request_id}:{result.status}",
+        defaults={"surface": surface, "request_id": result.request_id, "payload": payload})
+
+
+@csrf_exempt
+@require_POST
+def v1_webhook(request, pk):
+    """Legacy v1 deliveries: the JobSet, with the per-generation secret we sent echoed in
+    X-Webhook-Secret-Key (checked in constant time; nothing secret is stored)."""
+    if not webhooks.token_matches("v1", pk, request.headers.get("X-Webhook-Secret-Key")):
+        log.warning("rejected v1 webhook for %s: wrong secret", pk)
+        return HttpResponse("invalid secret", status=401)
+    payload = _payload(request)
+    if payload is None:
+        return HttpResponseBadRequest("expected a JSON job set")
+    with transaction.atomic():
+        delivery, created = _record_delivery("v1", pk, payload)
+        if delivery is None:
+            return HttpResponseBadRequest("unknown job set")
+        if created:
+            tasks.apply_delivery(delivery)
+    return HttpResponse("ok" if created else "duplicate")
+
+
+@csrf_exempt
+@require_POST
+def pixazo_webhook(request, pk, token):
+    """Pixazo callbacks are unsigned: the unguessable token in the URL says which job it
+    is about, and the delivery is only a hint — the worker polls before trusting it."""
+    if not webhooks.token_matches("pixazo", pk, token):
+        raise Http404
+    payload = _payload(request)
+    if payload is None:
+        return HttpResponseBadRequest("expected a JSON status body")
+    with transaction.atomic():
+        delivery, created = _record_delivery("pixazo", pk, payload)
+        if delivery is None:
+            return HttpResponseBadRequest("unknown request")
+        if created:
+            transaction.on_commit(lambda: tasks.apply_delivery(delivery))
+    return HttpResponse("ok" if created else "duplicate")

@@ -1,10 +1,13 @@
 """Webhook verification. Standard Webhooks signatures via the `standardwebhooks`
 library (constant-time compare, 5-minute tolerance); two secrets during rotation."""
 
+import hashlib
+import hmac
+
 from django.conf import settings
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-__all__ = ["WebhookVerificationError", "verify_standard"]
+__all__ = ["WebhookVerificationError", "generation_token", "token_matches", "verify_standard"]
 
 
 def secrets():
@@ -24,3 +27,14 @@ def verify_standard(body, headers):
         except WebhookVerificationError as exc:
             error = exc
     raise error
+
+
+def generation_token(purpose, generation_id):
+    """A per-generation secret derived from SECRET_KEY, so nothing secret is stored:
+    the v1 webhook secret, or the token in a Pixazo callback URL."""
+    message = f"higgsweb:{purpose}:{generation_id}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def token_matches(purpose, generation_id, presented):
+    return hmac.compare_digest(generation_token(purpose, generation_id), str(presented or ""))

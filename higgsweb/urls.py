@@ -14,6 +14,8 @@ urlpatterns = [
     path("files/<int:pk>/", g.output_file, name="output-file"),
     path("files/<int:pk>/thumb/", g.output_file, {"variant": "thumb"}, name="output-thumb"),
     path("webhooks/higgsfield/", g.higgsfield_webhook, name="webhook-higgsfield"),
+    path("webhooks/v1/<uuid:pk>/", g.v1_webhook, name="webhook-v1"),
+    path("webhooks/pixazo/<uuid:pk>/<str:token>/", g.pixazo_webhook, name="webhook-pixazo"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

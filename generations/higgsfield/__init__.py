@@ -4,7 +4,7 @@ Each surface has its own module; the functions here dispatch on the connection's
 surface and always answer with the normalised types from `results`.
 """
 
-from . import model_api
+from . import fnf, model_api, pixazo, v1
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
 from .errors import ProviderError
@@ -14,7 +14,7 @@ __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Re
            "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit", "supports_idempotency",
            "upload"]
 
-SURFACES = {"model_api": model_api}
+SURFACES = {"model_api": model_api, "v1": v1, "fnf": fnf, "pixazo": pixazo}
 
 
 def _surface(conn, operation=None):

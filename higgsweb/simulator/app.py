@@ -118,11 +118,14 @@ class Simulator:
         self.uploads = {}  # upload id → Upload
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, model_api, uploads  # surfaces register their routes
+        from . import control, fnf, model_api, pixazo, uploads, v1  # surfaces register their routes
 
         control.register(self)
         uploads.register(self)
-        model_api.register(self)  # last: its POST /{model_id} catches every other POST
+        v1.register(self)  # the other surfaces come before the Model API's catch-all POST /{model_id}
+        fnf.register(self)
+        pixazo.register(self)
+        model_api.register(self)
 
     # --- clock -------------------------------------------------------------------
     def now(self):

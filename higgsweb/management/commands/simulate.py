@@ -17,6 +17,10 @@ class Command(BaseCommand):
                             help="Accepted credentials (repeatable). Default: the app's configured pair.")
         parser.add_argument("--webhook-secret", action="append", default=[], metavar="whsec_…",
                             help="Signing secret(s) for webhooks. Default: HIGGSFIELD_WEBHOOK_SECRET.")
+        parser.add_argument("--fnf-token", action="append", default=[], metavar="TOKEN",
+                            help="Bearer token the /fnf surface accepts (repeatable). Default: fnf-demo-token.")
+        parser.add_argument("--pixazo-key", action="append", default=[], metavar="KEY",
+                            help="Subscription key the /pixazo surface accepts (repeatable). Default: pixazo-demo-key.")
         parser.add_argument("--queue-seconds", type=float, default=0.5)
         parser.add_argument("--run-seconds", type=float, default=1.5)
 
@@ -31,7 +35,10 @@ class Command(BaseCommand):
         config = Config(keys=keys, webhook_secrets=secrets, queue_seconds=options["queue_seconds"],
                         run_seconds=options["run_seconds"])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s")
-        server = SimulatorServer(Simulator(config), options["host"], options["port"])
+        sim = Simulator(config)
+        sim.fnf.tokens = options["fnf_token"] or sim.fnf.tokens
+        sim.pixazo.keys = options["pixazo_key"] or sim.pixazo.keys
+        server = SimulatorServer(sim, options["host"], options["port"])
         self.stdout.write(f"Higgsfield simulator on {server.url} (control page {server.url}/_sim/)")
         try:
             server.serve_forever()
