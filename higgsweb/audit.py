@@ -103,7 +103,7 @@ def audit(request):
         charged=Sum("amount"), estimate=Sum("amount", filter=Q(kind=Kind.HOLD))).order_by())
     figures = {row["generation"]: row for row in per_generation}
     generations = Generation.objects.filter(pk__in=list(figures)[:500]).select_related("owner", "project")
-    rows = [{"generation": g, **figures[g.pk]} for g in generations]
+    rows = [{**figures[g.pk], "generation": g} for g in generations]
     ctx = {
         "form": form,
         "totals": _totals(entries),
