@@ -114,6 +114,7 @@ def audit(request):
         "chart": day_chart(by_day, data["date_from"], data["date_to"]) if data else None,
         "rows": rows,
         "query": request.GET.urlencode(),
+        "range": data,
     }
     return render(request, "audit/index.html", ctx)
 
