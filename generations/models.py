@@ -77,9 +77,14 @@ class GenerationQuerySet(models.QuerySet):
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
         (forms, the JSON API, retries, sweeps) goes through here."""
+        from higgsweb import ledger
+
         account = account or ProviderAccount.objects.default()
-        return self.create(owner=owner, project=project, model_id=model_id, params=params, account=account,
-                           next_action_at=timezone.now())
+        with transaction.atomic():  # the hold and the job are created together or not at all
+            generation = self.create(owner=owner, project=project, model_id=model_id, params=params,
+                                     account=account, next_action_at=timezone.now())
+            ledger.hold(generation)  # raises ledger.BudgetExceeded past a hard limit
+        return generation
 
     def line(self, account):
         """The account's waiting jobs in the order they get a free slot: fair across

@@ -16,6 +16,7 @@ from generations import higgsfield, tasks, webhooks
 from generations.forms import SoulForm
 from generations.models import Generation, Output, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
+from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
 
 log = logging.getLogger("generations.views")
@@ -51,8 +52,12 @@ def generation_create(request):
     form = SoulForm(request.POST)
     if not form.is_valid():
         return render(request, "generations/gallery.html#generation-form", {"form": form})
-    generation = Generation.objects.start(owner=request.user, project=form.cleaned_data["project"],
-                                          model_id=form.model_id, params=form.payload())
+    try:
+        generation = Generation.objects.start(owner=request.user, project=form.cleaned_data["project"],
+                                              model_id=form.model_id, params=form.payload())
+    except BudgetExceeded as exc:
+        form.add_error(None, str(exc))
+        return render(request, "generations/gallery.html#generation-form", {"form": form})
     transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
     if not request.htmx:
         messages.success(request, "Submitted. The result appears in the gallery when it is ready.")

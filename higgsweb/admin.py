@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from higgsweb.models import Project, User
+from higgsweb.models import Budget, LedgerEntry, Notification, Project, ProviderBalance, User
 
 
 @admin.register(User)
@@ -16,3 +16,40 @@ class HiggswebUserAdmin(UserAdmin):
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "archived", "created_at"]
     filter_horizontal = ["clients"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "scope", "hard_limit", "soft_limit", "spent", "warned_at"]
+    list_filter = ["scope", "month"]
+    readonly_fields = ["spent", "warned_at"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is corrected with new entries (reconciliation), never edited."""
+
+    list_display = ["created_at", "kind", "amount", "user", "project", "model_id", "generation", "character"]
+    list_filter = ["kind", "model_id", "project"]
+    search_fields = ["generation__id", "generation__request_id", "user__username", "note"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "kind", "message", "read_at", "emailed_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(ProviderBalance)
+class ProviderBalanceAdmin(admin.ModelAdmin):
+    list_display = ["read_at", "account", "credits", "note"]
+    readonly_fields = ["account", "credits", "note", "read_at"]

@@ -6,4 +6,4 @@ class HiggswebConfig(AppConfig):
     verbose_name = "higgsweb"
 
     def ready(self):
-        from higgsweb import checks  # noqa: F401  (registers system checks)
+        from higgsweb import checks, ledger, notify  # noqa: F401  (system checks; ledger and notification receivers)

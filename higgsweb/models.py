@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -10,6 +11,8 @@ class User(AbstractUser):
         CLIENT = "client", "Client"
 
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # When the person last had the gallery open; job notifications go to those who are away.
+    last_seen_gallery_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     @property
     def is_admin_role(self):
@@ -61,3 +64,133 @@ class Project(models.Model):
 
     def get_absolute_url(self):
         return reverse("project-gallery", args=[self.pk])
+
+
+class Budget(models.Model):
+    """Credits a user may spend in a calendar month, or a project in its lifetime.
+    `spent` is a cached figure: it always equals the sum of the ledger entries charged
+    against this budget (holds, confirms, refunds and adjustments)."""
+
+    class Scope(models.TextChoices):
+        USER = "user", "User, per month"
+        PROJECT = "project", "Project"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="budgets")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="budgets")
+    month = models.DateField(null=True, blank=True, help_text="First day of the month (user budgets only).")
+    hard_limit = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
+                                     help_text="Credits that may not be exceeded. Empty: no limit.")
+    soft_limit = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True,
+                                     help_text="Credits after which a warning is sent. Empty: no warning.")
+    spent = models.DecimalField(max_digits=12, decimal_places=3, default=0, editable=False)
+    warned_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["scope", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "month"], condition=models.Q(scope="user"),
+                                    name="one_budget_per_user_month"),
+            models.UniqueConstraint(fields=["project"], condition=models.Q(scope="project"),
+                                    name="one_budget_per_project"),
+            models.CheckConstraint(
+                condition=(models.Q(scope="user", user__isnull=False, month__isnull=False, project__isnull=True)
+                           | models.Q(scope="project", project__isnull=False, user__isnull=True)),
+                name="budget_scope_matches_owner"),
+        ]
+
+    def __str__(self):
+        if self.scope == self.Scope.USER:
+            return f"{self.user} · {self.month:%B %Y}"
+        return f"Project {self.project}"
+
+    @property
+    def remaining(self):
+        return None if self.hard_limit is None else self.hard_limit - self.spent
+
+    @property
+    def past_soft_limit(self):
+        return self.soft_limit is not None and self.spent >= self.soft_limit
+
+
+ONCE_KINDS = ["hold", "confirm", "refund"]
+
+
+class LedgerEntry(models.Model):
+    """One movement of credits. Rows are only ever added: corrections are new entries."""
+
+    class Kind(models.TextChoices):
+        HOLD = "hold", "Hold (estimate reserved)"
+        CONFIRM = "confirm", "Confirm (final charge)"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment (reconciliation)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=3, help_text="Credits; negative gives back.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="ledger_entries")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="ledger_entries")
+    model_id = models.CharField(max_length=200, blank=True, db_index=True)
+    generation = models.ForeignKey("generations.Generation", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="ledger_entries")
+    character = models.ForeignKey("characters.Character", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="ledger_entries")
+    user_budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    project_budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "ledger entries"
+        # At most one hold, one confirm and one refund per generation or training.
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "kind"], condition=models.Q(kind__in=ONCE_KINDS),
+                                    name="one_hold_confirm_refund_per_generation"),
+            models.UniqueConstraint(fields=["character", "kind"], condition=models.Q(kind__in=ONCE_KINDS),
+                                    name="one_hold_confirm_refund_per_character"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} cr"
+
+    def save(self, *args, **kwargs):
+        if self.pk and not kwargs.get("force_insert"):
+            raise ValueError("Ledger entries are never changed; add a new entry instead.")
+        super().save(*args, **kwargs)
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        BUDGET = "budget", "Budget warning"
+        JOB = "job", "Job finished"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.message
+
+
+class ProviderBalance(models.Model):
+    """The last balance a provider surface reported, read by a worker task, never by a view."""
+
+    account = models.ForeignKey("generations.ProviderAccount", on_delete=models.CASCADE, related_name="balances")
+    credits = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-read_at"]
+
+    def __str__(self):
+        return f"{self.account}: {self.credits if self.credits is not None else self.note}"

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "higgsweb.notify.LastSeenMiddleware",
 ]
 
 ROOT_URLCONF = "higgsweb.urls"
@@ -200,6 +201,26 @@ SWEEP_SECONDS = envint("SWEEP_SECONDS", 55)
 PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"])
 # Delete the provider's copy of a result once it is archived here (DELETE /requests/{id}).
 HIGGSFIELD_DELETE_AFTER_ARCHIVE = envbool("HIGGSFIELD_DELETE_AFTER_ARCHIVE", "False")
+
+# --- Credits and notifications -------------------------------------------------------
+# A new user's monthly hard limit in credits until an admin sets one (empty: no limit).
+DEFAULT_MONTHLY_CREDITS = os.environ.get("DEFAULT_MONTHLY_CREDITS") or None
+# A job finishing while its owner has not looked at the gallery for this long is notified.
+NOTIFY_AWAY_MINUTES = envint("NOTIFY_AWAY_MINUTES", 5)
+# Email goes out only when an SMTP host is configured (Django 6.1 MAILERS; console otherwise).
+EMAIL_HOST_CONFIGURED = os.environ.get("EMAIL_HOST", "")
+NOTIFY_BY_EMAIL = bool(EMAIL_HOST_CONFIGURED)
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+if EMAIL_HOST_CONFIGURED:
+    MAILERS["default"] = {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": EMAIL_HOST_CONFIGURED, "port": envint("EMAIL_PORT", 587),
+            "username": os.environ.get("EMAIL_HOST_USER", ""), "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": envbool("EMAIL_USE_TLS", "True"), "timeout": 15,
+        },
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "higgsweb@localhost")
 
 LOGGING = {
     "version": 1,

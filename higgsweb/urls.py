@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from generations import views as g
+from higgsweb import audit
+from higgsweb import views as h
 
 urlpatterns = [
     path("", g.gallery, name="gallery"),
@@ -16,6 +18,13 @@ urlpatterns = [
     path("webhooks/higgsfield/", g.higgsfield_webhook, name="webhook-higgsfield"),
     path("webhooks/v1/<uuid:pk>/", g.v1_webhook, name="webhook-v1"),
     path("webhooks/pixazo/<uuid:pk>/<str:token>/", g.pixazo_webhook, name="webhook-pixazo"),
+    path("audit/", audit.audit, name="audit"),
+    path("audit/ledger.csv", audit.audit_csv, name="audit-csv"),
+    path("audit/g/<uuid:pk>/", audit.audit_generation, name="audit-generation"),
+    path("audit/reconciliation/", audit.reconciliation, name="audit-reconciliation"),
+    path("audit/reconciliation/<uuid:pk>/resolve/", audit.reconciliation_resolve, name="audit-resolve"),
+    path("notifications/", h.notifications, name="notifications"),
+    path("notifications/read/", h.notifications_read, name="notifications-read"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,290 @@
+"""The credit ledger: holds at submit, a confirm or a refund when the job ends, and
+adjustments from reconciliation. Entries are only ever added.
+
+Every entry moves the cached `spent` of the budgets it names by its amount, in the same
+transaction, so a budget's `spent` always equals the sum of its entries. A hold is the
+only movement that can be refused: it is a guarded
+`UPDATE budget SET spent = spent + cost WHERE spent + cost <= hard_limit`, which PostgreSQL
+re-checks after waiting for the row lock and SQLite runs inside an IMMEDIATE
+(serialised) transaction, so parallel submits can never overspend.
+"""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Min, Q, Sum
+from django.dispatch import receiver
+from django.utils import timezone
+
+from characters import signals as character_signals
+from generations import signals as generation_signals
+from higgsweb.models import Budget, LedgerEntry
+
+log = logging.getLogger("higgsweb.ledger")
+Kind = LedgerEntry.Kind
+TRAINING_CREDITS = Decimal("40")
+STALE_HOLD = timedelta(days=1)
+# Amounts have three decimals; SQLite does decimal arithmetic in floating point, so the
+# guard allows for rounding far below the smallest amount.
+_EPSILON = Decimal("0.0005")
+
+
+class BudgetExceeded(Exception):
+    """A hold would pass a hard limit. Carries the numbers for the person submitting."""
+
+    def __init__(self, budget, cost):
+        self.budget, self.cost = budget, cost
+        self.remaining = max(budget.remaining, Decimal(0))
+        super().__init__(
+            f"Over budget: this job needs {cost:.3f} credits, but {_budget_name(budget)} has "
+            f"{self.remaining:.3f} of {budget.hard_limit:.3f} credits left "
+            f"({budget.spent:.3f} spent or held). Nothing was submitted or charged.")
+
+
+def _budget_name(budget):
+    if budget.scope == Budget.Scope.USER:
+        return f"your monthly budget for {budget.month:%B %Y}"
+    return f"the budget of project “{budget.project}”"
+
+
+def month_start(when=None):
+    return timezone.localdate(when).replace(day=1)
+
+
+def user_budget(user, when=None):
+    """This month's budget for `user`, created on first use with the limits of their
+    previous month (or the site default), so a limit set once carries forward."""
+    month = month_start(when)
+    budget = Budget.objects.filter(scope=Budget.Scope.USER, user=user, month=month).first()
+    if budget:
+        return budget
+    previous = Budget.objects.filter(scope=Budget.Scope.USER, user=user, month__lt=month).order_by("-month").first()
+    default = getattr(settings, "DEFAULT_MONTHLY_CREDITS", None)
+    limits = ({"hard_limit": previous.hard_limit, "soft_limit": previous.soft_limit} if previous
+              else {"hard_limit": default, "soft_limit": None})
+    budget, _ = Budget.objects.get_or_create(scope=Budget.Scope.USER, user=user, month=month, defaults=limits)
+    return budget
+
+
+def project_budget(project):
+    if project is None:
+        return None
+    budget, _ = Budget.objects.get_or_create(scope=Budget.Scope.PROJECT, project=project)
+    return budget
+
+
+def _write(kind, amount, *, guarded=False, budgets=(), **fields):
+    """Add one entry and move its budgets by `amount`, all or nothing."""
+    amount = Decimal(amount).quantize(Decimal("0.001"))
+    with transaction.atomic():
+        for budget in budgets:
+            if budget is None or amount == 0:
+                continue
+            rows = Budget.objects.filter(pk=budget.pk)
+            if guarded and amount > 0:
+                rows = rows.filter(Q(hard_limit__isnull=True) | Q(spent__lte=F("hard_limit") - amount + _EPSILON))
+            if not rows.update(spent=F("spent") + amount):
+                budget.refresh_from_db()
+                raise BudgetExceeded(budget, amount)
+        user_b, project_b = (list(budgets) + [None, None])[:2]
+        entry = LedgerEntry.objects.create(kind=kind, amount=amount, user_budget=user_b, project_budget=project_b,
+                                           **fields)
+        if amount > 0:
+            for budget in budgets:
+                if budget is not None:
+                    _warn_if_past_soft_limit(budget)
+    return entry
+
+
+def _warn_if_past_soft_limit(budget):
+    from higgsweb import notify
+
+    # One warning per budget: the guarded update lets exactly one transaction claim it.
+    claimed = Budget.objects.filter(pk=budget.pk, warned_at__isnull=True, soft_limit__isnull=False,
+                                    spent__gte=F("soft_limit")).update(warned_at=timezone.now())
+    if claimed:
+        budget.refresh_from_db()
+        notify.budget_warning(budget)
+
+
+def _subject_fields(generation=None, character=None):
+    if generation is not None:
+        return {"generation": generation, "user": generation.owner, "project": generation.project,
+                "model_id": generation.model_id}
+    return {"character": character, "user": character.owner, "project": None,
+            "model_id": f"soul-id-training/{character.model_version}"}
+
+
+def _entries(generation=None, character=None):
+    if generation is not None:
+        return LedgerEntry.objects.filter(generation=generation)
+    return LedgerEntry.objects.filter(character=character)
+
+
+def net(generation=None, character=None):
+    return _entries(generation, character).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def hold(generation, estimate=None):
+    """Reserve the estimate for a new generation against its owner's monthly budget and its
+    project's budget. Call inside the transaction that creates it; raises BudgetExceeded."""
+    from generations.pricing import estimate_credits
+
+    if estimate is None:
+        estimate = estimate_credits(generation.model_id, generation.params)
+    budgets = (user_budget(generation.owner), project_budget(generation.project))
+    return _write(Kind.HOLD, estimate, guarded=True, budgets=budgets, note="estimate reserved at submit",
+                  **_subject_fields(generation=generation))
+
+
+def hold_training(character, estimate=TRAINING_CREDITS, guarded=True):
+    """Reserve the cost of training a character (Soul ID) against its owner's budget."""
+    return _write(Kind.HOLD, estimate, guarded=guarded, budgets=(user_budget(character.owner), None),
+                  note="training estimate reserved", **_subject_fields(character=character))
+
+
+def _settle(kind, *, generation=None, character=None, final=None, note="", created_by=None):
+    """Write the one confirm (net becomes `final`, by default the hold) or the one refund
+    (net becomes 0). A second one is refused by the database; it is then a no-op."""
+    entries = _entries(generation, character)
+    first_hold = entries.filter(kind=Kind.HOLD).select_related("user_budget", "project_budget").first()
+    if first_hold is None or entries.filter(kind=kind).exists():
+        return None
+    target = Decimal(0) if kind == Kind.REFUND else (final if final is not None else first_hold.amount)
+    try:
+        return _write(kind, target - net(generation, character), budgets=(first_hold.user_budget,
+                      first_hold.project_budget), note=note, created_by=created_by,
+                      **_subject_fields(generation, character))
+    except IntegrityError:
+        log.info("%s for %s already written", kind, generation or character)
+        return None
+
+
+def confirm(generation=None, character=None, final=None, **kwargs):
+    return _settle(Kind.CONFIRM, generation=generation, character=character, final=final,
+                   note=kwargs.pop("note", "final charge"), **kwargs)
+
+
+def refund(generation=None, character=None, **kwargs):
+    return _settle(Kind.REFUND, generation=generation, character=character,
+                   note=kwargs.pop("note", "refunded by the provider"), **kwargs)
+
+
+def adjust(generation, target, *, note, created_by=None):
+    """Bring a generation's net charge to `target` with an adjustment entry."""
+    first_hold = generation.ledger_entries.filter(kind=Kind.HOLD).first()
+    budgets = ((first_hold.user_budget, first_hold.project_budget) if first_hold
+               else (user_budget(generation.owner, generation.created_at), project_budget(generation.project)))
+    amount = target - net(generation)
+    if amount == 0:
+        return None
+    return _write(Kind.ADJUSTMENT, amount, budgets=budgets, note=note, created_by=created_by,
+                  **_subject_fields(generation=generation))
+
+
+# --- Reconciliation -----------------------------------------------------------------
+
+REFUNDED = ("failed", "nsfw", "canceled")
+
+
+def discrepancies(now=None):
+    """Generations whose ledger disagrees with their status, as (generation, problem) pairs."""
+    from generations.models import Generation
+
+    now = now or timezone.now()
+    rows = Generation.objects.select_related("owner", "project").annotate(
+        net=Sum("ledger_entries__amount"),
+        holds=Count("ledger_entries", filter=Q(ledger_entries__kind=Kind.HOLD)),
+        confirms=Count("ledger_entries", filter=Q(ledger_entries__kind=Kind.CONFIRM)),
+        refunds=Count("ledger_entries", filter=Q(ledger_entries__kind=Kind.REFUND)),
+        held_at=Min("ledger_entries__created_at", filter=Q(ledger_entries__kind=Kind.HOLD)),
+    ).filter(
+        Q(status__in=REFUNDED) & ~Q(net=0)
+        | Q(status="completed", confirms=0)
+        | Q(status="unknown", refunds=0, holds__gt=0)
+        | ~Q(status__in=Generation.FINAL) & Q(refunds=0, confirms=0, held_at__lt=now - STALE_HOLD)
+    ).order_by("created_at")
+    return [(g, problem(g, now)) for g in rows]
+
+
+def problem(generation, now=None):
+    """What is wrong with an annotated generation, in words, or '' when nothing is."""
+    now = now or timezone.now()
+    if generation.status in REFUNDED and (generation.net or 0) != 0:
+        return "Charged but failed"
+    if generation.status == "completed" and not generation.confirms:
+        return "Refunded but completed" if generation.refunds else "Completed but never confirmed"
+    if generation.status == "unknown" and generation.holds and not generation.refunds:
+        return "Status unknown at the provider"
+    if generation.held_at and generation.held_at < now - STALE_HOLD and not (generation.refunds or generation.confirms):
+        return "Hold older than a day"
+    return ""
+
+
+def resolve(generation, by):
+    """Bring the ledger in line with the generation's status, with new entries only:
+    completed → the final charge; anything else → nothing charged (the hold released)."""
+    from generations.models import Generation
+
+    with transaction.atomic():
+        generation = Generation.objects.select_for_update().get(pk=generation.pk)
+        note = f"reconciliation by {by}"
+        if generation.status == "completed":
+            if confirm(generation, note=note, created_by=by) is None:
+                from generations.pricing import estimate_credits
+
+                estimate = estimate_credits(generation.model_id, generation.params)
+                first_hold = generation.ledger_entries.filter(kind=Kind.HOLD).first()
+                adjust(generation, first_hold.amount if first_hold else estimate, note=note, created_by=by)
+        elif refund(generation, note=note, created_by=by) is None:
+            adjust(generation, Decimal(0), note=note, created_by=by)
+
+
+# --- Provider balance ---------------------------------------------------------------
+
+def read_provider_balances():
+    """Ask each active account's surface for its balance and keep the reading. Runs in the
+    worker or a management command, never in a view."""
+    from generations import higgsfield
+    from generations.models import ProviderAccount
+    from higgsweb.models import ProviderBalance
+
+    readings = []
+    for account in ProviderAccount.objects.filter(active=True):
+        reader = getattr(higgsfield, "balance", None)
+        try:
+            if reader is None:
+                raise NotImplementedError
+            credits = reader(account.connection())
+            reading = ProviderBalance(account=account, credits=credits)
+        except NotImplementedError:
+            reading = ProviderBalance(account=account, note="This surface does not report a balance.")
+        except higgsfield.ProviderError as exc:
+            reading = ProviderBalance(account=account, note=str(exc)[:300])
+        reading.save()
+        readings.append(reading)
+    return readings
+
+
+# --- Status changes -------------------------------------------------------------------
+
+@receiver(generation_signals.status_changed, dispatch_uid="ledger-generation-status")
+def settle_generation(sender, generation, old, new, **kwargs):
+    if new == "completed":
+        confirm(generation)
+    elif new in REFUNDED:
+        refund(generation)
+
+
+@receiver(character_signals.status_changed, dispatch_uid="ledger-character-status")
+def settle_training(sender, character, old, new, **kwargs):
+    if new in ("queued", "in_progress") and not _entries(character=character).filter(kind=Kind.HOLD).exists():
+        # The provider already accepted the training: record it even past the limit.
+        hold_training(character, guarded=False)
+    elif new == "completed":
+        confirm(character=character)
+    elif new == "failed":
+        refund(character=character)

@@ -1,0 +1,21 @@
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def credits(value):
+    """Credits with the three decimals the provider uses; a dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.3f}"
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context):
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return 0
+    return user.notifications.filter(read_at__isnull=True).count()
