@@ -103,9 +103,10 @@ class Simulator:
         self.delivery_log = []  # (url, status or error, attempt) for the admin page and tests
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, model_api  # surfaces register their routes
+        from . import control, library, model_api  # surfaces register their routes
 
         control.register(self)
+        library.register(self)  # before model_api, whose POST /{model_id} matches any path
         model_api.register(self)
 
     # --- clock -------------------------------------------------------------------
