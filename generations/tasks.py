@@ -195,11 +195,13 @@ def dispatch_due(now=None, limit=50):
 def sweep(seconds=None):
     """Scheduled every minute: keeps dispatching due work for `seconds`, once a second."""
     seconds = settings.SWEEP_SECONDS if seconds is None else seconds
+    from characters.tasks import dispatch_due as dispatch_due_characters
+
     deadline = time.monotonic() + seconds
     total = 0
     while True:
         fresh_connection()
-        total += dispatch_due()
+        total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
             return total
         time.sleep(1)

@@ -8,8 +8,19 @@ from . import model_api
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
 from .errors import ProviderError
-from .library import (CustomReference, Motion, ReferencePage, Style, TrainingInProgress, create_reference,
-                      delete_reference, get_reference, list_references, motions, soul_styles)
+from .library import (
+    CustomReference,
+    Motion,
+    ReferencePage,
+    Style,
+    TrainingInProgress,
+    create_reference,
+    delete_reference,
+    get_reference,
+    list_references,
+    motions,
+    soul_styles,
+)
 from .results import TERMINAL, Output, Receipt, Result
 
 __all__ = ["Connection", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",

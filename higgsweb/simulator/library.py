@@ -36,7 +36,8 @@ KNOWN_MOTIONS = [
     ("d2389a9a-91c2-4276-bc9c-c9e35e8fb85a", "General"), ("4e981984-1cdc-4b96-a2b1-1a7c1ecb822d", "Disintegration"),
     ("70e490b9-26b7-4572-8d9c-2ac8dcc9adc0", "Earth Zoom Out"), ("0ab33462-481e-4c78-8ffc-086bebd84187", "Eyes In"),
     ("cd5bfd11-5a1a-46e0-9294-b22b0b733b1e", "Face Punch"), ("0bdbf318-f918-4f9b-829a-74cab681d806", "Arc Right"),
-    ("36e6e450-52d9-484f-bfbe-f069e06a1530", "Handheld"), ("e974bca9-c9eb-4cc8-9318-5676cc110f17", "Building Explosion"),
+    ("36e6e450-52d9-484f-bfbe-f069e06a1530", "Handheld"),
+    ("e974bca9-c9eb-4cc8-9318-5676cc110f17", "Building Explosion"),
     ("aab8440c-0d65-4554-b88a-7a9a5e084b6e", "Static"), ("46e23a6b-1047-40f1-9cf5-33f5f55ddf2e", "Turning Metal"),
     ("6f06f47e-922e-4660-9fe9-754e4be69696", "3D Rotation"), ("893cb65f-c528-40aa-83d8-c5aeb2bfe59f", "Snorricam"),
 ]
