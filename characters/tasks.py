@@ -47,7 +47,8 @@ def start_training(character_id):
                                                 character.model_version, urls)
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited) as exc:
         # Four trainings at a time per account: wait for a slot.
-        character.schedule(exc.retry_after or 30, fail_reason=exc.message)
+        character.schedule(exc.retry_after or 30, fail_reason="The provider trains a few characters at a time "
+                           "per account; this one starts when one finishes.")
         return
     except higgsfield.ProviderError as exc:
         # Not repeated automatically: the provider may have started (and charged) a training.
