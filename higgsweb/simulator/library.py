@@ -132,8 +132,8 @@ def make_thumbnail(ref, timeout):
         cells = 1 if len(photos) == 1 else 2
         size = 384 // cells
         sheet = Image.new("RGB", (384, 384), (30, 30, 30))
-        for index, photo in enumerate(photos[: cells * cells]):
-            tile = ImageOps.fit(photo, (size, size))
+        for index in range(cells * cells):
+            tile = ImageOps.fit(photos[index % len(photos)], (size, size))
             sheet.paste(tile, ((index % cells) * size, (index // cells) * size))
     return media.encode_image(sheet, "WEBP")
 
