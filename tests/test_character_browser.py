@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from PIL import Image, ImageDraw
 
 from characters import tasks
@@ -41,6 +41,7 @@ def worker():
                 tasks.dispatch_due()
             except OperationalError:
                 continue
+        connection.close()
     thread = threading.Thread(target=loop, daemon=True)
     yield thread.start
     stop.set()
