@@ -1,8 +1,13 @@
+import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
+
+from characters.signals import status_changed
 
 
 class Style(models.Model):
@@ -47,6 +52,13 @@ class Motion(models.Model):
 
 
 class CharacterQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Members see their own characters, admins all, clients none."""
+        if not user.is_authenticated or not (user.is_admin_role or user.is_member_role):
+            return self.none()
+        visible = self.filter(delete_requested_at__isnull=True)
+        return visible if user.is_admin_role else visible.filter(owner=user)
+
     def ready(self):
         return self.filter(status=Character.Status.COMPLETED)
 
@@ -79,6 +91,11 @@ class Character(models.Model):
         "cinema": "higgsfield-ai/soul/cinema",
     }
 
+    TRAINING = (Status.NOT_READY, Status.QUEUED, Status.IN_PROGRESS)
+    FINAL = (Status.COMPLETED, Status.FAILED)
+    RANK = {"draft": 0, "not_ready": 1, "queued": 2, "in_progress": 3, "completed": 4, "failed": 4}
+    TRAINING_CREDITS = 40  # list price of one training (PROTOCOL.md §3.4)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=6, choices=Version.choices, default=Version.V1)
@@ -97,6 +114,14 @@ class Character(models.Model):
     consent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     consent_at = models.DateTimeField(null=True, blank=True)
+    consent_subject = models.CharField("person pictured", max_length=200, blank=True)
+    # Worker bookkeeping: polling backoff, and ids of earlier trainings (a retrain gets a new one).
+    poll_interval = models.FloatField(default=2.0)
+    poll_attempts = models.PositiveSmallIntegerField(default=0)
+    past_provider_ids = models.JSONField(default=list, blank=True)
+    delete_requested_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = CharacterQuerySet.as_manager()
 
@@ -106,14 +131,112 @@ class Character(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("character-detail", args=[self.pk])
+
+    @property
+    def is_training(self):
+        return self.status in self.TRAINING
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINAL
+
+    @property
+    def is_ready(self):
+        return self.status == self.Status.COMPLETED
+
+    @property
+    def can_delete(self):
+        return not self.is_training
+
+    @property
+    def can_retrain(self):
+        return self.is_finished
+
+    @property
+    def model_id(self):
+        return self.MODEL_FOR_VERSION[self.model_version]
+
+    @property
+    def provider_ids(self):
+        return [pid for pid in [self.provider_id, *self.past_provider_ids] if pid]
+
+    def generations(self):
+        """Generations that used this character, under any of its trainings."""
+        from generations.models import Generation
+
+        return Generation.objects.filter(params__custom_reference_id__in=self.provider_ids or ["-"])
+
+    def advance(self, new, **changes):
+        """Move to `new` if it is a step forward, under a row lock; tell listeners (the
+        ledger charges training). Returns True when the status moved."""
+        with transaction.atomic():
+            current = Character.objects.select_for_update().get(pk=self.pk)
+            old = current.status
+            if old == new or old in self.FINAL or self.RANK[new] <= self.RANK[old]:
+                if changes:
+                    Character.objects.filter(pk=self.pk).update(**changes)
+                self.refresh_from_db()
+                return False
+            fields = {"status": new, **changes}
+            if new in self.FINAL:
+                fields.update(finished_at=timezone.now())
+                if new == self.Status.FAILED:
+                    fields["next_action_at"] = None
+            for name, value in fields.items():
+                setattr(current, name, value)
+            current.save(update_fields=[*fields, "updated_at"])
+            status_changed.send(sender=Character, character=current, old=old, new=new)
+        self.refresh_from_db()
+        return True
+
+    def restart(self):
+        """Retrain from the same photos: back to draft with a fresh provider id to come."""
+        with transaction.atomic():
+            current = Character.objects.select_for_update().get(pk=self.pk)
+            if not current.is_finished:
+                return False
+            old = current.status
+            current.past_provider_ids = [*current.past_provider_ids, current.provider_id] if current.provider_id \
+                else current.past_provider_ids
+            current.status, current.provider_id, current.fail_reason = self.Status.DRAFT, "", ""
+            current.poll_interval, current.poll_attempts = 2.0, 0
+            current.submitted_at = current.finished_at = None
+            current.next_action_at = timezone.now()
+            current.save()
+            status_changed.send(sender=Character, character=current, old=old, new=current.status)
+        self.refresh_from_db()
+        return True
+
+    def schedule(self, seconds, **changes):
+        """Set when the sweeper should next act on this character."""
+        changes["next_action_at"] = timezone.now() + timedelta(seconds=seconds)
+        Character.objects.filter(pk=self.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+
+def photo_token():
+    return secrets.token_urlsafe(32)
+
 
 class CharacterPhoto(models.Model):
     character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(upload_to="characters/photos/")
     position = models.PositiveSmallIntegerField(default=0)
+    # The provider fetches each photo from a public, unguessable URL while it trains.
+    token = models.CharField(max_length=64, unique=True, default=photo_token, editable=False)
+    content_type = models.CharField(max_length=40, default="image/jpeg")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["position"]
 
     def __str__(self):
         return f"photo {self.position} of {self.character}"
+
+    @property
+    def public_url(self):
+        return settings.PUBLIC_BASE_URL + reverse("character-photo-public", args=[self.token])

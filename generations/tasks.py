@@ -323,11 +323,13 @@ def sweep(seconds=None):
     """Scheduled every minute (and once when the worker starts): keeps dispatching due
     work for `seconds`, once a second."""
     seconds = settings.SWEEP_SECONDS if seconds is None else seconds
+    from characters.tasks import dispatch_due as dispatch_due_characters
+
     deadline = time.monotonic() + seconds
     total = 0
     while True:
         fresh_connection()
-        total += dispatch_due()
+        total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
             return total
         time.sleep(1)

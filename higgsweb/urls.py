@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from generations import views as g
 from higgsweb import audit
@@ -15,6 +15,7 @@ urlpatterns = [
     path("g/<uuid:pk>/retry/", g.generation_retry, name="generation-retry"),
     path("files/<int:pk>/", g.output_file, name="output-file"),
     path("files/<int:pk>/thumb/", g.output_file, {"variant": "thumb"}, name="output-thumb"),
+    path("characters/", include("characters.urls")),
     path("webhooks/higgsfield/", g.higgsfield_webhook, name="webhook-higgsfield"),
     path("webhooks/v1/<uuid:pk>/", g.v1_webhook, name="webhook-v1"),
     path("webhooks/pixazo/<uuid:pk>/<str:token>/", g.pixazo_webhook, name="webhook-pixazo"),

@@ -8,11 +8,26 @@ from . import fnf, model_api, pixazo, v1
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
 from .errors import ProviderError
+from .library import (
+    CustomReference,
+    Motion,
+    ReferencePage,
+    Style,
+    TrainingInProgress,
+    create_reference,
+    delete_reference,
+    get_reference,
+    list_references,
+    motions,
+    soul_styles,
+)
 from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
 __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
            "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit", "supports_idempotency",
-           "upload"]
+           "upload",
+           "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
+           "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
 
 SURFACES = {"model_api": model_api, "v1": v1, "fnf": fnf, "pixazo": pixazo}
 

@@ -118,10 +118,11 @@ class Simulator:
         self.uploads = {}  # upload id → Upload
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, fnf, model_api, pixazo, uploads, v1  # surfaces register their routes
+        from . import control, fnf, library, model_api, pixazo, uploads, v1  # surfaces register their routes
 
         control.register(self)
         uploads.register(self)
+        library.register(self)
         v1.register(self)  # the other surfaces come before the Model API's catch-all POST /{model_id}
         fnf.register(self)
         pixazo.register(self)

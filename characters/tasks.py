@@ -1,0 +1,173 @@
+"""Worker tasks for characters. Each takes an id and re-reads the database; the row's
+`next_action_at` says when the sweeper (generations.tasks.sweep) should act next."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from characters import catalogues
+from characters.models import Character
+from generations import higgsfield
+from generations.higgsfield import download
+from generations.models import ProviderAccount
+from generations.tasks import fresh_connection
+
+log = logging.getLogger("characters.tasks")
+Status = Character.Status
+POLL_MAX_INTERVAL = 60.0
+MAX_POLL_FAILURES = 5
+DEADLINE = timedelta(hours=3)
+
+
+def enqueue(step, character_id):
+    async_task(f"characters.tasks.{step}", str(character_id), task_name=f"{step}:{character_id}")
+
+
+def _load(character_id):
+    fresh_connection()
+    return Character.objects.select_related("account").filter(pk=character_id).first()
+
+
+def start_training(character_id):
+    """Send the photos' public URLs to the provider and record the new reference id."""
+    character = _load(character_id)
+    if character is None or character.status != Status.DRAFT or character.delete_requested_at:
+        return
+    if character.account is None:
+        character.account = ProviderAccount.objects.default()
+        Character.objects.filter(pk=character.pk).update(account=character.account)
+    urls = [photo.public_url for photo in character.photos.all()]
+    try:
+        reference = higgsfield.create_reference(character.account.connection(), character.name,
+                                                character.model_version, urls)
+    except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited) as exc:
+        # Four trainings at a time per account: wait for a slot.
+        character.schedule(exc.retry_after or 30, fail_reason="The provider trains a few characters at a time "
+                           "per account; this one starts when one finishes.")
+        return
+    except higgsfield.ProviderError as exc:
+        # Not repeated automatically: the provider may have started (and charged) a training.
+        character.advance(Status.FAILED, fail_reason=exc.message)
+        return
+    status = reference.status if reference.status in Character.RANK else Status.NOT_READY
+    character.advance(status if status != Status.DRAFT else Status.NOT_READY, provider_id=reference.id,
+                      fail_reason="", submitted_at=timezone.now(), poll_interval=2.0,
+                      next_action_at=timezone.now() + timedelta(seconds=2))
+
+
+def poll_training(character_id):
+    character = _load(character_id)
+    if character is None or not character.provider_id or character.is_finished:
+        return
+    try:
+        reference = higgsfield.get_reference(character.account.connection(), character.provider_id)
+    except higgsfield.ProviderError as exc:
+        attempts = character.poll_attempts + 1
+        if attempts >= MAX_POLL_FAILURES and not exc.retry_safe:
+            character.advance(Status.FAILED, fail_reason=f"Could not check the training: {exc.message}")
+            return
+        character.schedule(min(POLL_MAX_INTERVAL, 5 * 2 ** attempts), poll_attempts=attempts)
+        return
+    if reference.status == Status.FAILED:
+        character.advance(Status.FAILED, fail_reason=reference.fail_reason or "The provider could not train "
+                          "this character. Try other photos: one person, face clearly visible.")
+        return
+    if reference.status == Status.COMPLETED:
+        save_thumbnail(character, reference.thumbnail_url)
+        character.advance(Status.COMPLETED, next_action_at=None)
+        return
+    if reference.status in Character.RANK:
+        character.advance(reference.status)
+    if character.submitted_at and timezone.now() - character.submitted_at > DEADLINE:
+        character.advance(Status.FAILED, fail_reason="The provider did not finish training in time.")
+        return
+    interval = character.poll_interval
+    character.schedule(interval, poll_interval=min(POLL_MAX_INTERVAL, interval * 1.5), poll_attempts=0)
+
+
+def save_thumbnail(character, url):
+    """Keep a local copy of the provider's thumbnail; fall back to the first photo."""
+    data = None
+    if url:
+        try:
+            trusted = (settings.SIMULATOR_URL, settings.HIGGSFIELD_BASE_URL) if settings.USE_SIMULATOR else ()
+            data, _ = download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS, trusted_origins=trusted,
+                                     max_bytes=5 * 1024 * 1024)
+        except higgsfield.ProviderError as exc:
+            log.warning("thumbnail of %s not fetched: %s", character.pk, exc.message)
+    if data is None:
+        first = character.photos.first()
+        if first is None:
+            return
+        with first.image.open("rb") as fh:
+            data = fh.read()
+    character.thumbnail.save(f"{character.pk}.webp", ContentFile(data), save=False)
+    Character.objects.filter(pk=character.pk).update(thumbnail=character.thumbnail.name)
+
+
+def delete_character(character_id):
+    """Delete at the provider, then here. A training that is still running is left alone."""
+    character = _load(character_id)
+    if character is None or not character.delete_requested_at:
+        return
+    for provider_id in character.provider_ids:
+        try:
+            higgsfield.delete_reference(character.account.connection(), provider_id)
+        except higgsfield.NotFound:
+            continue
+        except higgsfield.TrainingInProgress as exc:
+            Character.objects.filter(pk=character.pk).update(delete_requested_at=None, fail_reason=exc.message)
+            return
+        except higgsfield.ProviderError as exc:
+            log.warning("delete of %s at the provider failed: %s", character.pk, exc.message)
+            character.schedule(60)
+            return
+    for photo in character.photos.all():
+        photo.image.delete(save=False)
+    if character.thumbnail:
+        character.thumbnail.delete(save=False)
+    character.delete()
+
+
+def step_for(character):
+    if character.delete_requested_at:
+        return "delete_character"
+    if character.status == Status.DRAFT:
+        return "start_training"
+    if character.is_training:
+        return "poll_training"
+    return None
+
+
+def kick(character, now=None):
+    """Claim the character's next step with a compare-and-set on next_action_at, then enqueue it."""
+    now = now or timezone.now()
+    step = step_for(character)
+    if step is None:
+        Character.objects.filter(pk=character.pk).update(next_action_at=None)
+        return False
+    claimed = Character.objects.filter(pk=character.pk, next_action_at=character.next_action_at).update(
+        next_action_at=now + timedelta(seconds=settings.Q_CLUSTER["retry"]))
+    if claimed:
+        transaction.on_commit(lambda: enqueue(step, character.pk))
+    return bool(claimed)
+
+
+def dispatch_due(now=None, limit=20):
+    """Enqueue the next step of every character whose next action is overdue."""
+    now = now or timezone.now()
+    candidates = (Character.objects.filter(next_action_at__lte=now).exclude(status=Status.FAILED,
+                                                                              delete_requested_at__isnull=True)
+                  .order_by("next_action_at")[:limit])
+    return sum(kick(character, now) for character in candidates)
+
+
+def sync_catalogues():
+    """Scheduled daily: refresh styles and motions from the provider."""
+    fresh_connection()
+    return catalogues.sync_all()
