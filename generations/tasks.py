@@ -61,6 +61,10 @@ def submit_generation(generation_id):
     except (higgsfield.NetworkError, higgsfield.ServerError) as exc:
         # The provider may or may not have accepted it: never resubmit blindly.
         _unknown_or_quarantine(generation, exc)
+    except higgsfield.ValidationFailed as exc:
+        # Kept per field so the member can reopen the form with the provider's messages in place.
+        generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message,
+                           field_errors=exc.field_errors)
     except higgsfield.ProviderError as exc:
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message)
     else:
