@@ -43,7 +43,7 @@ def token_from_url(url):
 
 
 class GenerationForm(forms.Form):
-    model = forms.ChoiceField(label="Model", choices=catalogue.grouped_choices)
+    model = forms.ChoiceField(label="Model", choices=catalogue.grouped_choices, required=False)
     project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
 
     def __init__(self, data=None, files=None, *, model, user, **kwargs):
@@ -129,7 +129,7 @@ class GenerationForm(forms.Form):
     def _gallery_choices(self):
         outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
                                          archived_at__isnull=False).select_related("generation")[:30])
-        return [("", "—")] + [(str(o.pk), f"{o.generation.prompt[:40] or o.generation.model_id} #{o.position + 1}")
+        return [("", "—")] + [(str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
                               for o in outputs]
 
     # Cleaning --------------------------------------------------------------------------------
@@ -209,14 +209,14 @@ class GenerationForm(forms.Form):
 
     # What the views use ------------------------------------------------------------------------
     @property
-    def sweep_seeds(self):
+    def sweep_count(self):
         return self.cleaned_data.get("sweep_seeds") or 1
 
     def cells(self):
         """Params for each generation this submit creates: one, or a seeds × styles matrix."""
         params = self.cleaned_data["params"]
         styles = self.cleaned_data.get("sweep_styles") or [params.get("style_id")]
-        count = self.sweep_seeds if self.spec.has("seed") else 1
+        count = self.sweep_count if self.spec.has("seed") else 1
         seeds = [params.get("seed")] if count == 1 else []
         if count > 1:
             seeds = [params["seed"] + i for i in range(count)] if params.get("seed") else \
@@ -234,7 +234,7 @@ class GenerationForm(forms.Form):
 
     @property
     def is_sweep(self):
-        return len(self.cleaned_data.get("sweep_styles") or []) > 1 or self.sweep_seeds > 1
+        return len(self.cleaned_data.get("sweep_styles") or []) > 1 or self.sweep_count > 1
 
     @property
     def size(self):

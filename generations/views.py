@@ -98,7 +98,7 @@ def _int(value, default):
 @require_POST
 def generation_create(request):
     _require_member(request)
-    model = catalogue.get(request.POST.get("model", ""))
+    model = catalogue.get(request.POST.get("model") or catalogue.DEFAULT_MODEL)
     if model is None:
         raise Http404("Unknown model")
     form = GenerationForm(request.POST, request.FILES, model=model, user=request.user)
