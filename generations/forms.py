@@ -129,8 +129,9 @@ class GenerationForm(forms.Form):
     def _gallery_choices(self):
         outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
                                          archived_at__isnull=False).select_related("generation")[:30])
-        return [("", "—")] + [(str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
-                              for o in outputs]
+        return [("", "—")] + [
+            (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
+            for o in outputs]
 
     # Cleaning --------------------------------------------------------------------------------
     def clean(self):
