@@ -1,54 +1,288 @@
+"""One form for every catalogue model: its fields are built from the model's parameters."""
+
 import json
 import random
+from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from characters.models import Character, Motion, Style
+from generations import catalogue, uploads
+from generations.models import Output, Upload
 from higgsweb.models import Project
 
-SOUL_ASPECTS = ["9:16", "16:9", "4:3", "3:4", "1:1", "2:3", "3:2"]
-# Soul quality × aspect ratio → width × height (PROTOCOL.md §3.7, web app table).
-SOUL_SIZES = {
-    "720p": {"1:1": (1152, 1152), "3:4": (1152, 1536), "4:3": (1536, 1152), "2:3": (1024, 1536),
-             "3:2": (1536, 1024), "9:16": (864, 1536), "16:9": (1536, 864)},
-    "1080p": {"1:1": (1536, 1536), "3:4": (1536, 2048), "4:3": (2048, 1536), "2:3": (1365, 2048),
-              "3:2": (2048, 1365), "9:16": (1152, 2048), "16:9": (2048, 1152)},
-}
-SEED_MIN, SEED_MAX = 1, 1_000_000
+MAX_SWEEP_SEEDS = 8
 
 
-class SoulForm(forms.Form):
-    model_id = "higgsfield-ai/soul/standard"
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
 
-    project = forms.ModelChoiceField(queryset=Project.objects.active(), empty_label=None)
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Describe the image"}),
-                             max_length=2500, strip=True)
-    aspect_ratio = forms.ChoiceField(choices=[(a, a) for a in SOUL_ASPECTS], initial="4:3")
-    resolution = forms.ChoiceField(choices=[("720p", "720p"), ("1080p", "1080p")], initial="720p")
-    batch_size = forms.TypedChoiceField(choices=[(1, "1 image"), (4, "4 images")], coerce=int, initial=1)
-    seed = forms.IntegerField(
-        min_value=SEED_MIN, max_value=SEED_MAX, required=False,
-        help_text="1 to 1,000,000. A seed entered here is used even when “Random seed” is ticked.")
-    random_seed = forms.BooleanField(required=False, initial=True, label="Random seed")
-    enhance_prompt = forms.BooleanField(required=False, initial=False, label="Enhance prompt")
 
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
+def random_seed():
+    return random.randint(catalogue.SEED_MIN, catalogue.SEED_MAX)
+
+
+def token_from_url(url):
+    """The Upload token inside one of our public upload URLs (or "")."""
+    marker = "/u/"
+    if not isinstance(url, str) or marker not in url:
+        return ""
+    return url.rsplit(marker, 1)[1].strip("/")
+
+
+class GenerationForm(forms.Form):
+    model = forms.ChoiceField(label="Model", choices=catalogue.grouped_choices, required=False)
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
+
+    def __init__(self, data=None, files=None, *, model, user, **kwargs):
+        self.spec, self.user = model, user
+        super().__init__(data.copy() if data is not None else None, files, **kwargs)
+        self.fields["model"].initial = model.id
+        self.fields["project"].queryset = Project.objects.for_user(user).active()
+        self.kept = {}
+        for param in model.params:
+            self._add(param)
+
+    # Building fields ---------------------------------------------------------------------
+    def _add(self, param):
+        name, label = param.name, param.title
+        if param.seed:
+            self.fields[name] = forms.IntegerField(
+                min_value=param.min, max_value=param.max, required=False, label="Seed",
+                help_text=f"{param.min:,} to {param.max:,}. Empty: a random seed each time.")
+            self.fields["lock_seed"] = forms.BooleanField(required=False, label="Lock seed")
+            self.fields["sweep_seeds"] = forms.IntegerField(
+                min_value=1, max_value=MAX_SWEEP_SEEDS, required=False, initial=1, label="Seeds to try",
+                help_text="More than 1 makes a seed sweep: one generation per seed.")
+        elif param.picker == "style":
+            self.styles = list(Style.objects.filter(version=param.style_version or "v1", active=True))
+            choices = [("", "No style")] + [(s.provider_id, s.name) for s in self.styles]
+            self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Style")
+            self.fields["sweep_styles"] = forms.MultipleChoiceField(
+                choices=choices[1:], required=False, label="Style grid",
+                help_text="Pick several to make one generation per style (and per seed).")
+        elif param.picker == "character":
+            characters = Character.objects.for_model(self.spec.id)
+            if not self.user.is_admin_role:
+                characters = characters.filter(owner=self.user)
+            self.characters = list(characters)
+            choices = [("", "No character")] + [(c.provider_id, c.name) for c in self.characters]
+            self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Character (Soul ID)")
+        elif param.type == "upload" or param.type == "uploads":
+            field_class = MultipleFileField if param.type == "uploads" else forms.FileField
+            self.fields[name] = field_class(required=False, label=label)
+            self.fields[name].widget.attrs["accept"] = "audio/wav,audio/mpeg" if param.accept == "audio" \
+                else "image/jpeg,image/png,image/webp,image/gif"
+            self.fields[f"{name}__keep"] = forms.CharField(required=False, widget=forms.HiddenInput)
+            if param.accept == "image" and param.type == "upload":
+                self.fields[f"{name}__gallery"] = forms.ChoiceField(
+                    required=False, label="…or pick from the gallery", choices=self._gallery_choices)
+        elif param.type == "motions":
+            self.motions = list(Motion.objects.filter(active=True)) or [
+                Motion(provider_id=m["id"], name=m["name"]) for m in catalogue.motion_presets()]
+            choices = [("", "No motion preset")] + [(m.provider_id, m.name) for m in self.motions]
+            self.fields["motion"] = forms.ChoiceField(choices=choices, required=False, label="Motion preset")
+            self.fields["motion_strength"] = forms.DecimalField(
+                min_value=0, max_value=1, decimal_places=2, initial=Decimal("1"), required=False,
+                label="Motion strength", widget=forms.NumberInput(attrs={"step": "0.01"}))
+        elif param.type == "json":
+            self.fields[name] = forms.CharField(required=False, label=label, widget=forms.Textarea(
+                attrs={"rows": 2, "placeholder": "JSON"}))
+        elif param.type == "boolean":
+            self.fields[name] = forms.BooleanField(required=False, label=label, initial=param.default)
+        elif param.choices:
+            choices = [(c, str(c)) for c in param.choices]
+            if param.default is None and not param.required:
+                choices = [("", "Default")] + choices
+            kwargs = {"choices": choices, "required": param.required or param.default is not None,
+                      "label": label, "initial": param.default}
+            if param.type == "integer":
+                self.fields[name] = forms.TypedChoiceField(coerce=int, empty_value=None, **kwargs)
+            else:
+                self.fields[name] = forms.ChoiceField(**kwargs)
+        elif param.type == "integer":
+            self.fields[name] = forms.IntegerField(min_value=param.min, max_value=param.max,
+                                                   required=param.required, label=label, initial=param.default)
+        elif param.type == "number":
+            places = 2 if param.step == 0.01 else None
+            self.fields[name] = forms.DecimalField(
+                min_value=param.min, max_value=param.max, decimal_places=places, required=param.required,
+                label=label, initial=param.default,
+                widget=forms.NumberInput(attrs={"step": str(param.step or "any")}))
+        else:
+            widget = forms.Textarea(attrs={"rows": 3}) if param.widget == "textarea" else None
+            self.fields[name] = forms.CharField(required=param.required, label=label, widget=widget,
+                                                max_length=param.max_length, min_length=param.min_length)
+
+    def _gallery_choices(self):
+        outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
+                                         archived_at__isnull=False).select_related("generation")[:30])
+        return [("", "—")] + [
+            (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
+            for o in outputs]
+
+    # Cleaning --------------------------------------------------------------------------------
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("random_seed") and cleaned.get("seed") is None and "seed" not in self.errors:
-            self.add_error("seed", "Enter a seed, or tick “Random seed”.")
+        params = {}
+        for param in self.spec.params:
+            try:
+                value = self._value(param, cleaned)
+            except ValidationError as exc:
+                self.add_error(param.name if param.name in self.fields else None, exc)
+                continue
+            if value is not None and value != "" and value != []:
+                params[param.name] = value
+        for name, messages in self.spec.validate(params).items():
+            field_name = "motion" if name == "motions" else name
+            if field_name in self.fields and field_name not in self.errors:
+                self.add_error(field_name, messages)
+            elif field_name not in self.fields:
+                self.add_error(None, f"{name}: {' '.join(messages)}")
+        cleaned["params"] = params
         return cleaned
 
-    size_table_json = json.dumps(SOUL_SIZES)
+    def _value(self, param, cleaned):
+        name = param.name
+        if param.seed:
+            seed = cleaned.get(name)
+            if seed is None and cleaned.get("lock_seed") and name not in self.errors:
+                raise ValidationError("Enter a seed to lock it, or untick “Lock seed”.")
+            return seed
+        if param.is_upload:
+            return self._upload_value(param, cleaned)
+        if param.type == "motions":
+            motion = cleaned.get("motion")
+            strength = cleaned.get("motion_strength")
+            return [{"id": motion, "strength": float(1 if strength is None else strength)}] if motion else None
+        if param.type == "json":
+            text = (cleaned.get(name) or "").strip()
+            if not text:
+                return None
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValidationError("This is not valid JSON.")
+        value = cleaned.get(name)
+        if isinstance(value, Decimal):
+            return float(value)
+        return value
+
+    def _upload_value(self, param, cleaned):
+        name, found, problem = param.name, [], None
+        given = cleaned.get(name) or []
+        for file in given if isinstance(given, list) else [given]:
+            try:
+                found.append(uploads.store(file, param.accept, self.user))
+            except ValidationError as exc:
+                problem = exc
+        if not found and not problem:
+            tokens = (cleaned.get(f"{name}__keep") or "").split()
+            found = list(Upload.objects.filter(owner=self.user, token__in=tokens)) if tokens else []
+        if not found and not problem and cleaned.get(f"{name}__gallery"):
+            output = Output.objects.filter(pk=cleaned[f"{name}__gallery"], generation__owner=self.user).first()
+            if output is not None:
+                found = [uploads.from_output(output, self.user)]
+        if found:
+            # Re-rendering the form keeps these by reference; the member does not upload again.
+            self.kept[name] = found
+            self.data[f"{name}__keep"] = " ".join(upload.token for upload in found)
+            if f"{name}__gallery" in self.data:
+                self.data[f"{name}__gallery"] = ""
+        if problem:
+            raise problem
+        if not found:
+            return None
+        items = [{"type": param.wrap, param.wrap: u.public_url} if param.wrap else u.public_url for u in found]
+        return items if param.type == "uploads" or param.list else items[0]
+
+    # What the views use ------------------------------------------------------------------------
+    @property
+    def sweep_count(self):
+        return self.cleaned_data.get("sweep_seeds") or 1
+
+    def cells(self):
+        """Params for each generation this submit creates: one, or a seeds × styles matrix."""
+        params = self.cleaned_data["params"]
+        styles = self.cleaned_data.get("sweep_styles") or [params.get("style_id")]
+        count = self.sweep_count if self.spec.has("seed") else 1
+        seeds = [params.get("seed")] if count == 1 else []
+        if count > 1:
+            seeds = [params["seed"] + i for i in range(count)] if params.get("seed") else \
+                [random_seed() for _ in range(count)]
+        cells = []
+        for style in styles:
+            for seed in seeds:
+                cell = dict(params)
+                if self.spec.has("seed"):
+                    cell["seed"] = seed or random_seed()
+                if style:
+                    cell["style_id"] = style
+                cells.append(cell)
+        return cells
+
+    @property
+    def is_sweep(self):
+        return len(self.cleaned_data.get("sweep_styles") or []) > 1 or self.sweep_count > 1
 
     @property
     def size(self):
-        data = self.data if self.is_bound else {}
-        resolution = data.get("resolution") or self.fields["resolution"].initial
-        aspect = data.get("aspect_ratio") or self.fields["aspect_ratio"].initial
-        return SOUL_SIZES.get(resolution, {}).get(aspect)
+        """Soul: the width × height the chosen aspect ratio and quality give."""
+        if not self.spec.takes_soul_size:
+            return None
+        return catalogue.soul_size(self["resolution"].value(), self["aspect_ratio"].value())
 
-    def payload(self):
-        """The Model API body for this form's cleaned data."""
-        data = self.cleaned_data
-        seed = data["seed"] or random.randint(SEED_MIN, SEED_MAX)
-        return {"prompt": data["prompt"], "aspect_ratio": data["aspect_ratio"], "resolution": data["resolution"],
-                "batch_size": data["batch_size"], "enhance_prompt": data["enhance_prompt"], "seed": seed}
+    @property
+    def size_table_json(self):
+        return json.dumps(catalogue.soul_sizes()) if self.spec.takes_soul_size else ""
+
+    def rows(self):
+        """The model's fields in catalogue order, with what the template needs beside each."""
+        rows = []
+        for param in self.spec.params:
+            name = "motion" if param.type == "motions" else param.name
+            rows.append({"param": param, "field": self[name], "kept": self.kept.get(param.name, []),
+                         "gallery": self[f"{name}__gallery"] if f"{name}__gallery" in self.fields else None,
+                         "keep": self[f"{name}__keep"] if f"{name}__keep" in self.fields else None})
+        return rows
+
+
+def data_from_params(model, params, *, project=None, seed_mode="same"):
+    """Form data that reproduces a generation's params (for "use these settings" and 422 reopen)."""
+    data = {"model": model.id}
+    if project is not None:
+        data["project"] = str(project.pk)
+    for param in model.params:
+        value = params.get(param.name)
+        if value is None:
+            continue
+        if param.seed:
+            if seed_mode == "same":
+                data[param.name], data["lock_seed"] = str(value), "on"
+        elif param.is_upload:
+            items = value if isinstance(value, list) else [value]
+            urls = [item.get(param.wrap) if isinstance(item, dict) else item for item in items]
+            data[f"{param.name}__keep"] = " ".join(filter(None, (token_from_url(url) for url in urls)))
+        elif param.type == "motions":
+            if value:
+                data["motion"], data["motion_strength"] = value[0].get("id", ""), str(value[0].get("strength", 1))
+        elif param.type == "json":
+            data[param.name] = json.dumps(value)
+        elif param.type == "boolean":
+            if value:
+                data[param.name] = "on"
+        else:
+            data[param.name] = str(value)
+    return data

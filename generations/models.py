@@ -1,3 +1,5 @@
+import hashlib
+import secrets
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -160,6 +162,10 @@ class Generation(models.Model):
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     quarantined_at = models.DateTimeField(null=True, blank=True)
     quarantine_reason = models.TextField(blank=True)
+    # The provider's 422 per field, so the member can reopen the form with them on their fields.
+    field_errors = models.JSONField(default=dict, blank=True)
+    # Cells of one seed sweep / style grid share this id.
+    sweep = models.UUIDField(null=True, blank=True, db_index=True)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -175,6 +181,14 @@ class Generation(models.Model):
     @property
     def prompt(self):
         return str(self.params.get("prompt", ""))
+
+    @property
+    def seed(self):
+        return self.params.get("seed")
+
+    @property
+    def image_outputs(self):
+        return [output for output in self.outputs.all() if output.kind == Output.Kind.IMAGE and output.is_archived]
 
     @property
     def is_finished(self):
@@ -381,3 +395,92 @@ def record_result(generation, result, source):
                     defaults={"kind": output.kind, "provider_url": output.url,
                               "preview_url": output.preview_url or ""})
     return moved
+
+
+def upload_path(instance, filename):
+    return f"uploads/{instance.owner_id}/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+
+
+class UploadQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self if user.is_admin_role else self.filter(owner=user)
+
+
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
+class Upload(models.Model):
+    """An input file a member gave (checked and re-encoded), kept privately and handed to
+    the provider through an unguessable public URL."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        AUDIO = "audio"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    file = models.FileField(upload_to=upload_path)
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name or self.token[:8]
+
+    def get_absolute_url(self):
+        return reverse("upload-file", args=[self.pk])
+
+    @property
+    def public_url(self):
+        return settings.PUBLIC_BASE_URL + reverse("upload-public", args=[self.token])
+
+
+def hash_token(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def issue(self, user, name="script"):
+        """Create a token; returns (token, raw). Only the hash is stored, so the raw
+        value is shown once."""
+        raw = "hw_" + secrets.token_urlsafe(32)
+        return self.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:10]), raw
+
+    def user_for(self, raw):
+        token = self.select_related("user").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
+        if token is None or not token.user.is_active:
+            return None
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user
+
+
+class ApiToken(models.Model):
+    """A personal access token for the JSON API."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, default="script")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -1,25 +1,21 @@
-"""Credit estimates before submit (1 credit = $0.0625). List prices from PROTOCOL.md §3.8;
-the provider's `/estimate` is authoritative when it answers."""
+"""Credit estimates before submit (1 credit = $0.0625). The rule per model lives in the
+catalogue (list prices from PROTOCOL.md §3.8); the provider's `/estimate` is authoritative
+when it answers."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
-USD_PER_CREDIT = Decimal("0.0625")
+from generations import catalogue
 
-# model id → credits per unit (an image of a batch, or one clip).
-PER_IMAGE = {
-    "higgsfield-ai/soul/standard": {"720p": Decimal("1.5"), "1080p": Decimal("3")},
-}
+USD_PER_CREDIT = Decimal("0.0625")
 DEFAULT_CREDITS = Decimal("2")
 
 
 def estimate_credits(model_id, params):
-    """Credits the provider will charge for this job, from the list prices."""
-    table = PER_IMAGE.get(model_id)
-    if table is None:
+    """Credits the provider will charge for this job, from the catalogue's list prices."""
+    model = catalogue.get(model_id)
+    if model is None:
         return DEFAULT_CREDITS
-    unit = table.get(params.get("resolution"), max(table.values()))
-    count = int(params.get("batch_size") or params.get("num_images") or 1)
-    return (unit * count).quantize(Decimal("0.001"))
+    return model.estimate(params or {})
 
 
 def credits_to_usd(credits):

@@ -142,6 +142,11 @@ def _submit(generation, conn):
         else:
             generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message, submit_attempts=0,
                                next_action_at=timezone.now() + timedelta(seconds=wait))
+    except higgsfield.ValidationFailed as exc:
+        # Kept per field so the member can reopen the form with the provider's messages in place.
+        generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message,
+                           field_errors=exc.field_errors)
+        kick_line(generation.account_id)
     except higgsfield.ProviderError as exc:
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message)
         kick_line(generation.account_id)

@@ -1,5 +1,7 @@
 import json
 import logging
+import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,9 +14,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
-from generations import higgsfield, tasks, webhooks
-from generations.forms import SoulForm
-from generations.models import Generation, Output, WebhookDelivery
+from characters.models import Style
+from generations import catalogue, higgsfield, pricing, tasks, webhooks
+from generations.forms import MAX_SWEEP_SEEDS, GenerationForm, data_from_params
+from generations.models import ApiToken, Generation, Output, Upload, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
@@ -32,6 +35,27 @@ def _require_member(request):
         raise PermissionDenied
 
 
+def _start_form(request):
+    """The studio form for a GET: a fresh one, or prefilled from a gallery item's action."""
+    if request.GET.get("from"):
+        source = _get_generation_for_user(request, request.GET["from"])
+        model = catalogue.get(source.model_id) or catalogue.get(catalogue.DEFAULT_MODEL)
+        data = data_from_params(model, source.params, project=source.project,
+                                seed_mode=request.GET.get("seed", "keep"))
+        form = GenerationForm(data, model=model, user=request.user)
+        form.is_valid()
+        for name, messages in (source.field_errors or {}).items():
+            form.add_error(name if name in form.fields else None, messages)
+        return form
+    model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
+    initial = {"project": request.GET.get("project") or Project.objects.active().first(),
+               "prompt": request.GET.get("prompt", "")}
+    start = catalogue.first_image_param(model)
+    if request.GET.get("start") and start:
+        initial[f"{start.name}__gallery"] = request.GET["start"]
+    return GenerationForm(initial=initial, model=model, user=request.user)
+
+
 @login_required
 @require_GET
 def gallery(request):
@@ -42,31 +66,90 @@ def gallery(request):
     if request.GET.get("character"):  # a character's provider id: generations that used it
         generations = generations.filter(params__custom_reference_id=request.GET["character"])
     generations = generations.prefetch_related("outputs")[:60]
-    form = SoulForm(initial={"project": Project.objects.active().first()}) if request.user.is_member_role else None
+    form = _start_form(request) if request.user.is_member_role else None
     ctx = {"generations": generations, "form": form}
     return render(request, template_name, ctx)
+
+
+@login_required
+@require_GET
+def studio_form(request):
+    """The form for another model, swapped in when the model picker changes."""
+    _require_member(request)
+    return render(request, "generations/studio.html#generation-form", {"form": _start_form(request)})
+
+
+@login_required
+@require_GET
+def studio_cost(request):
+    _require_member(request)
+    model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
+    cells = max(1, len(request.GET.getlist("sweep_styles"))) * _int(request.GET.get("sweep_seeds"), 1)
+    credits = model.estimate(request.GET.dict()) * cells
+    ctx = {"credits": credits, "usd": pricing.credits_to_usd(credits), "model": model, "cells": cells}
+    return render(request, "generations/studio.html#cost", ctx)
+
+
+def _int(value, default):
+    try:
+        return max(1, min(int(value), MAX_SWEEP_SEEDS))
+    except (TypeError, ValueError):
+        return default
 
 
 @login_required
 @require_POST
 def generation_create(request):
     _require_member(request)
-    form = SoulForm(request.POST)
+    model = catalogue.get(request.POST.get("model") or catalogue.DEFAULT_MODEL)
+    if model is None:
+        raise Http404("Unknown model")
+    form = GenerationForm(request.POST, request.FILES, model=model, user=request.user)
     if not form.is_valid():
-        return render(request, "generations/gallery.html#generation-form", {"form": form})
+        return render(request, "generations/studio.html#generation-form", {"form": form})
     try:
-        generation = Generation.objects.start(owner=request.user, project=form.cleaned_data["project"],
-                                              model_id=form.model_id, params=form.payload())
-    except BudgetExceeded as exc:
+        generations = _start_all(request.user, form)
+    except BudgetExceeded as exc:  # nothing was created or charged
         form.add_error(None, str(exc))
-        return render(request, "generations/gallery.html#generation-form", {"form": form})
-    transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
+        return render(request, "generations/studio.html#generation-form", {"form": form})
     if not request.htmx:
         messages.success(request, "Submitted. The result appears in the gallery when it is ready.")
-        return redirect("gallery")
-    kept = SoulForm(initial={**form.cleaned_data, "prompt": form.cleaned_data["prompt"]})
-    response = render(request, "generations/gallery.html#generation-form", {"form": kept, "submitted": generation})
+        return redirect("sweep", generations[0].sweep) if generations[0].sweep else redirect("gallery")
+    if not form.cleaned_data.get("lock_seed") and "seed" in form.data:
+        form.data["seed"] = ""
+    ctx = {"form": form, "submitted": generations}
+    response = render(request, "generations/studio.html#generation-form", ctx)
     return trigger_client_event(response, "generationCreated")
+
+
+def _start_all(user, form):
+    """One generation, or one per cell of a seed sweep / style grid."""
+    sweep = uuid.uuid4() if form.is_sweep else None
+    with transaction.atomic():
+        generations = [Generation.objects.start(owner=user, project=form.cleaned_data["project"],
+                                                model_id=form.spec.id, params=cell) for cell in form.cells()]
+        if sweep:
+            Generation.objects.filter(pk__in=[g.pk for g in generations]).update(sweep=sweep)
+        for generation in generations:
+            generation.sweep = sweep
+            transaction.on_commit(partial(tasks.enqueue, "submit_generation", generation.pk))
+    return generations
+
+
+@login_required
+@require_GET
+def sweep(request, pk):
+    generations = list(Generation.objects.for_user(request.user).filter(sweep=pk).prefetch_related("outputs")
+                       .order_by("created_at"))
+    if not generations:
+        raise Http404
+    styles = list(dict.fromkeys(g.params.get("style_id", "") for g in generations))
+    seeds = list(dict.fromkeys(g.seed for g in generations))
+    cells = {(g.params.get("style_id", ""), g.seed): g for g in generations}
+    names = dict(Style.objects.filter(provider_id__in=styles).values_list("provider_id", "name"))
+    rows = [(seed, [cells.get((style, seed)) for style in styles]) for seed in seeds]
+    ctx = {"rows": rows, "styles": [names.get(s, s or "No style") for s in styles], "first": generations[0]}
+    return render(request, "generations/sweep.html", ctx)
 
 
 @login_required
@@ -152,6 +235,38 @@ def output_file(request, pk, variant="file"):
         response["Content-Disposition"] = f'attachment; filename="{output.generation_id}-{output.position}'\
             f'.{stored.name.rsplit(".", 1)[-1]}"'
     return response
+
+
+def _file_response(stored, content_type):
+    response = FileResponse(stored.open("rb"), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_GET
+def upload_file(request, pk):
+    upload = get_object_or_404(Upload.objects.for_user(request.user), pk=pk)
+    return _file_response(upload.file, upload.content_type)
+
+
+@require_GET
+def upload_public(request, token):
+    """How the provider fetches an input: the unguessable token is the only key."""
+    upload = get_object_or_404(Upload, token=token)
+    return _file_response(upload.file, upload.content_type)
+
+
+@login_required
+def profile(request):
+    created = None
+    if request.method == "POST" and request.POST.get("action") == "create":
+        _, created = ApiToken.objects.issue(request.user, request.POST.get("name", "")[:80] or "script")
+    elif request.method == "POST" and request.POST.get("action") == "revoke":
+        request.user.api_tokens.filter(pk=request.POST.get("token")).update(revoked_at=timezone.now())
+    ctx = {"tokens": request.user.api_tokens.filter(revoked_at__isnull=True), "created": created}
+    return render(request, "generations/profile.html", ctx)
 
 
 @csrf_exempt

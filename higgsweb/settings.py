@@ -168,6 +168,9 @@ HIGGSFIELD_WEBHOOK_SECRET = os.environ.get("HIGGSFIELD_WEBHOOK_SECRET", "") or (
 HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS = os.environ.get("HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS", "")
 # Where the provider (or the simulator) reaches this app's webhooks and shared input files.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Studio inputs (images and audio members upload): checked by content, within these limits.
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 40_000_000)
 # Hosts output files may be downloaded from (https only); the simulator origin is added when in use.
 HIGGSFIELD_MEDIA_HOSTS = envlist(
     "HIGGSFIELD_MEDIA_HOSTS",

@@ -22,3 +22,15 @@ def duration(value):
 def model_label(model_id):
     """`higgsfield-ai/soul/standard` → `soul/standard`."""
     return model_id.removeprefix("higgsfield-ai/")
+
+
+@register.filter
+def credits(value):
+    """Decimal credits as "1.5 credits"."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{text} credit" + ("" if text == "1" else "s")
+
+
+@register.filter
+def usd(value):
+    return f"${value:.3f}".rstrip("0").rstrip(".") if value < 1 else f"${value:.2f}"

@@ -8,3 +8,14 @@ document.addEventListener("change", (event) => {
   const hint = form.querySelector("[data-size-hint]");
   if (hint && size) hint.textContent = `Output size ${size[0]} × ${size[1]}`;
 });
+
+// data-random-seed="#field": put a fresh random seed (1..1,000,000) into that field.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-random-seed]");
+  if (!button) return;
+  const input = document.querySelector(button.dataset.randomSeed);
+  if (input) {
+    input.value = 1 + Math.floor(Math.random() * 1000000);
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+});

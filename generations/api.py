@@ -1,0 +1,131 @@
+"""The JSON API for scripts: personal access tokens, the same validation and permissions as the pages."""
+
+import json
+from functools import wraps
+
+from django.db import transaction
+from django.http import FileResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from generations import catalogue, pricing, tasks
+from generations.models import ApiToken, Generation, Output
+from higgsweb.models import Project
+
+
+def _errors(errors, status=400):
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def token_required(view):
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        user = ApiToken.objects.user_for(raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
+        if user is None:
+            return _errors({"__all__": ["A valid personal access token is required (Authorization: Bearer …)."]},
+                           401)
+        request.user = user
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def _generation_for_user(request, pk):
+    return Generation.objects.for_user(request.user).prefetch_related("outputs").filter(pk=pk).first()
+
+
+def _not_found():
+    return _errors({"__all__": ["Not found."]}, 404)
+
+
+def describe(request, generation):
+    credits = pricing.estimate_credits(generation.model_id, generation.params)
+    outputs = [{"kind": o.kind, "url": request.build_absolute_uri(reverse("api-output", args=[o.pk])),
+                "archived": o.is_archived} for o in generation.outputs.all()]
+    return {"id": str(generation.pk), "model": generation.model_id, "status": generation.status,
+            "project": generation.project_id, "params": generation.params, "error": generation.error,
+            "field_errors": generation.field_errors, "credits": str(credits),
+            "usd": str(pricing.credits_to_usd(credits)), "outputs": outputs,
+            "created_at": generation.created_at.isoformat()}
+
+
+@require_GET
+@token_required
+def models(request):
+    return JsonResponse({"models": [model.describe() for model in catalogue.all_models()]})
+
+
+@require_POST
+@token_required
+def generation_create(request):
+    if not request.user.is_member_role:
+        return _errors({"__all__": ["Clients cannot start generations."]}, 403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return _errors({"__all__": ["The body is not valid JSON."]})
+    if not isinstance(body, dict):
+        return _errors({"__all__": ["Expected a JSON object."]})
+    model = catalogue.get(str(body.get("model", "")))
+    if model is None:
+        return _errors({"model": ["Unknown model. GET /api/models lists them."]})
+    project = _project(request.user, body.get("project"))
+    errors = model.validate(body.get("params", {}))
+    if project is None:
+        errors["project"] = ["Unknown or archived project."]
+    if errors:
+        return _errors(errors)
+    generation = Generation.objects.start(owner=request.user, project=project, model_id=model.id,
+                                          params=body["params"])
+    transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
+    return JsonResponse({"id": str(generation.pk), "status": generation.status,
+                         "url": request.build_absolute_uri(reverse("api-generation", args=[generation.pk]))},
+                        status=201)
+
+
+def _project(user, value):
+    projects = Project.objects.for_user(user).active()
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return projects.filter(pk=int(value)).first()
+    if isinstance(value, str) and value:
+        return projects.filter(name=value).first()
+    return None
+
+
+@require_GET
+@token_required
+def generation_detail(request, pk):
+    generation = _generation_for_user(request, pk)
+    if generation is None:
+        return _not_found()
+    return JsonResponse(describe(request, generation))
+
+
+@require_POST
+@token_required
+def generation_cancel(request, pk):
+    generation = _generation_for_user(request, pk)
+    if generation is None or not request.user.is_member_role:
+        return _not_found()
+    if generation.status == Generation.Status.DRAFT:
+        generation.advance(Generation.Status.CANCELED, Generation.Source.USER, detail="canceled through the API")
+    elif generation.status == Generation.Status.QUEUED and hasattr(tasks, "cancel_generation"):
+        transaction.on_commit(lambda: tasks.enqueue("cancel_generation", generation.pk))
+        return JsonResponse(describe(request, generation), status=202)
+    else:
+        return _errors({"status": [f"A {generation.get_status_display().lower()} generation cannot be canceled."]},
+                       409)
+    return JsonResponse(describe(request, generation))
+
+
+@require_GET
+@token_required
+def output_file(request, pk):
+    output = Output.objects.filter(pk=pk, generation__in=Generation.objects.for_user(request.user)).first()
+    if output is None or not output.is_archived:
+        return _not_found()
+    response = FileResponse(output.file.open("rb"), content_type=output.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,103 @@
+"""The JSON API for scripts: tokens, the catalogue, and the same rules as the pages."""
+
+import pytest
+from django.core.management import call_command
+
+from generations import catalogue, tasks
+from generations.higgsfield import SURFACES
+from generations.models import ApiToken, Generation
+from higgsweb.simulator.schemas import model_schemas
+
+
+@pytest.fixture
+def token(alice):
+    return ApiToken.objects.issue(alice)[1]
+
+
+def auth(raw):
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def create(client, raw, body):
+    return client.post("/api/generations", body, content_type="application/json", headers=auth(raw))
+
+
+def test_the_command_prints_a_token_that_is_stored_only_as_a_hash(alice, capsys, client):
+    call_command("apitoken", "alice")
+    raw = capsys.readouterr().out.strip()
+    assert raw.startswith("hw_")
+    assert not ApiToken.objects.filter(key_hash=raw).exists()
+    assert client.get("/api/models", headers=auth(raw)).status_code == 200
+
+
+def test_a_token_can_be_made_on_the_profile_page_and_revoked(client, alice):
+    client.force_login(alice)
+    html = client.post("/profile/", {"action": "create", "name": "nightly"}).content.decode()
+    raw = html.split("data-token>")[1].split("<")[0]
+    assert client.get("/api/models", headers=auth(raw)).status_code == 200
+    client.post("/profile/", {"action": "revoke", "token": ApiToken.objects.get().pk})
+    assert client.get("/api/models", headers=auth(raw)).status_code == 401
+
+
+def test_requests_without_a_valid_token_are_refused(client, alice):
+    assert client.get("/api/models").status_code == 401
+    assert client.get("/api/models", headers=auth("hw_nope")).status_code == 401
+
+
+def test_models_lists_every_catalogue_model_with_bounds_and_an_example(client, token):
+    models = client.get("/api/models", headers=auth(token)).json()["models"]
+    assert len(models) == len(catalogue.all_models())
+    soul = next(m for m in models if m["id"] == "higgsfield-ai/soul/standard")
+    seed = next(p for p in soul["parameters"] if p["name"] == "seed")
+    assert (seed["min"], seed["max"]) == (1, 1_000_000)
+    assert soul["example"]["prompt"]
+
+
+def test_invalid_params_give_400_with_errors_per_field(client, token, project):
+    response = create(client, token, {"model": "higgsfield-ai/soul/standard", "project": project.pk,
+                                      "params": {"prompt": "x", "seed": 0, "batch_size": 2}})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"seed", "batch_size"}
+    assert create(client, token, {"model": "nope", "params": {}}).json()["errors"]["model"]
+
+
+def test_clients_cannot_create_and_others_generations_are_not_found(client, carol, bob, project, token,
+                                                                     django_capture_on_commit_callbacks):
+    raw = ApiToken.objects.issue(carol)[1]
+    model = catalogue.get("reve/text-to-image")
+    body = {"model": model.id, "project": project.pk, "params": model.example}
+    assert create(client, raw, body).status_code == 403
+    theirs = Generation.objects.start(owner=bob, project=project, model_id=model.id, params=model.example)
+    assert client.get(f"/api/generations/{theirs.pk}", headers=auth(token)).status_code == 404
+    assert client.post(f"/api/generations/{theirs.pk}/cancel", headers=auth(token)).status_code == 404
+
+
+def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
+    model = catalogue.get("reve/text-to-image")
+    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
+    assert response.status_code == 200 and response.json()["status"] == "canceled"
+
+
+@pytest.mark.parametrize("model", catalogue.all_models(), ids=lambda m: m.id)
+def test_every_catalogue_model_round_trips_with_its_own_example(model, client, token, project, simulator, account,
+                                                                django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = create(client, token, {"model": model.id, "project": project.name, "params": model.example})
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    generation = Generation.objects.get(pk=pk)
+    known = model.surface in SURFACES and model.id in model_schemas()
+    if not known:
+        # Documented elsewhere, or another surface: the simulator's Model API refuses it in plain words.
+        assert generation.status == "failed" and generation.error
+        return
+    assert generation.status == "queued", generation.error
+    simulator.advance_clock(10)
+    tasks.poll_generation(pk)
+    body = client.get(f"/api/generations/{pk}", headers=auth(token)).json()
+    assert body["status"] == "completed"
+    assert body["outputs"] and body["outputs"][0]["kind"] == model.output
+    assert body["outputs"][0]["url"].startswith("http://testserver/api/outputs/")
+    assert float(body["credits"]) > 0
