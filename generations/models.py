@@ -12,18 +12,20 @@ from django.utils import timezone
 from generations import higgsfield, webhooks
 from generations.signals import status_changed
 
+ENV_SURFACES = {"model_api": "environment", "v1": "environment (v1)"}
+
 
 class ProviderAccountQuerySet(models.QuerySet):
-    def default(self):
-        """The account new generations run on. With no admin-made default, one is kept
-        in step with the environment (the simulator when no key is configured)."""
-        account = self.filter(is_default=True, active=True).first()
-        if account:
+    def default(self, surface="model_api"):
+        """The account new generations of a surface run on. With no admin-made default, one is
+        kept in step with the environment (the simulator when no key is configured): the
+        Model API and the legacy v1 API share the key pair and the host."""
+        account = self.filter(is_default=True, active=True, surface=surface).first()
+        if account or surface not in ENV_SURFACES:
             return account
         account, _ = self.update_or_create(
-            name="environment", defaults={
-                "surface": ProviderAccount.Surface.MODEL_API, "base_url": settings.HIGGSFIELD_BASE_URL,
-                "from_env": True, "active": True},
+            name=ENV_SURFACES[surface], defaults={
+                "surface": surface, "base_url": settings.HIGGSFIELD_BASE_URL, "from_env": True, "active": True},
         )
         return account
 
@@ -79,9 +81,15 @@ class GenerationQuerySet(models.QuerySet):
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
         (forms, the JSON API, retries, sweeps) goes through here."""
+        from generations import catalogue
         from higgsweb import ledger
 
-        account = account or ProviderAccount.objects.default()
+        if account is None:
+            spec = catalogue.get(model_id)
+            surface = spec.surface if spec else ProviderAccount.Surface.MODEL_API
+            account = ProviderAccount.objects.default(surface)
+            if account is None:
+                raise ValueError(f"No active provider account speaks the {surface} surface.")
         with transaction.atomic():  # the hold and the job are created together or not at all
             generation = self.create(owner=owner, project=project, model_id=model_id, params=params,
                                      account=account, next_action_at=timezone.now())

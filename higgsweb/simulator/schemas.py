@@ -20,7 +20,8 @@ def supplement():
 
 @cache
 def model_schemas():
-    """{model_id: JSON schema} for every model path the two data files define.
+    """{model_id: JSON schema} for every model path the two data files define, plus the few
+    that only the provider's guides show (models-extra.json).
     A supplement entry named `id#live` replaces the OpenAPI schema of `id`."""
     spec = json.loads((DATA / "openapi.json").read_text())
     schemas = {}
@@ -34,6 +35,8 @@ def model_schemas():
         if " " in name:  # not a model path (e.g. the custom-reference create schema)
             continue
         schemas[name.split("#")[0]] = schema
+    for name, schema in json.loads((DATA / "models-extra.json").read_text())["models"].items():
+        schemas[name] = schemas[schema["$same_as"]] if "$same_as" in schema else schema
     return schemas
 
 
