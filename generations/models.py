@@ -223,7 +223,11 @@ class Generation(models.Model):
         if self.status != self.Status.DRAFT or self.account_id is None:
             return None
         line = Generation.objects.line(self.account_id)
-        return line.index(self.pk) + 1 if self.pk in line else None
+        if self.pk not in line:
+            return None
+        place = line.index(self.pk) + 1
+        # Within the free slots it is simply about to be sent, not waiting in line.
+        return place if place > self.account.concurrency_limit - self.account.in_flight() else None
 
     @property
     def at_risk(self):
