@@ -109,15 +109,12 @@ def generation_cancel(request, pk):
     generation = _generation_for_user(request, pk)
     if generation is None or not request.user.is_member_role:
         return _not_found()
-    if generation.status == Generation.Status.DRAFT:
-        generation.advance(Generation.Status.CANCELED, Generation.Source.USER, detail="canceled through the API")
-    elif generation.status == Generation.Status.QUEUED and hasattr(tasks, "cancel_generation"):
-        transaction.on_commit(lambda: tasks.enqueue("cancel_generation", generation.pk))
-        return JsonResponse(describe(request, generation), status=202)
-    else:
-        return _errors({"status": [f"A {generation.get_status_display().lower()} generation cannot be canceled."]},
-                       409)
-    return JsonResponse(describe(request, generation))
+    outcome = tasks.request_cancel(generation)
+    if outcome == "refused":
+        message = generation.notice or f"A {generation.get_status_display().lower()} generation cannot be canceled."
+        return _errors({"status": [message]}, 409)
+    # 202: the provider is being asked; GET the generation to see its answer.
+    return JsonResponse(describe(request, generation), status=200 if outcome == "canceled" else 202)
 
 
 @require_GET

@@ -222,6 +222,27 @@ def apply_delivery(delivery):
 
 # --- cancel --------------------------------------------------------------------------
 
+def request_cancel(generation):
+    """A user's cancel. A job not sent yet is canceled here and now; a queued one is handed
+    to the worker, which asks the provider (the card shows its answer). Returns
+    "canceled", "requested" or "refused"."""
+    if generation.status == Status.DRAFT and generation.advance(
+            Status.CANCELED, Source.USER, notice="Canceled before it was sent; nothing was charged."):
+        kick_line(generation.account_id)
+        return "canceled"
+    if generation.status == Status.QUEUED and not generation.cancel_requested_at:
+        Generation.objects.filter(pk=generation.pk).update(cancel_requested_at=timezone.now(),
+                                                           next_action_at=timezone.now(), notice="")
+        generation.refresh_from_db()
+        kick(generation)
+        return "requested"
+    if not generation.is_finished:
+        Generation.objects.filter(pk=generation.pk).update(
+            notice="It has already started, so it can no longer be canceled.")
+    generation.refresh_from_db()
+    return "refused"
+
+
 @leased
 def cancel_generation(generation):
     """Ask the provider to cancel a queued job; explain a refusal on the card."""

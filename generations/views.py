@@ -172,20 +172,7 @@ def _card(request, generation):
 def generation_cancel(request, pk):
     _require_member(request)
     generation = _get_generation_for_user(request, pk)
-    Status = Generation.Status
-    if generation.status == Status.DRAFT:
-        generation.advance(Status.CANCELED, Generation.Source.USER,
-                           notice="Canceled before it was sent; nothing was charged.")
-        tasks.kick_line(generation.account_id)
-    elif generation.status == Status.QUEUED and not generation.cancel_requested_at:
-        # The worker asks the provider; the card shows the answer.
-        Generation.objects.filter(pk=pk).update(cancel_requested_at=timezone.now(), next_action_at=timezone.now(),
-                                                notice="")
-        generation.refresh_from_db()
-        tasks.kick(generation)
-    elif not generation.is_finished:
-        Generation.objects.filter(pk=pk).update(
-            notice="It has already started, so it can no longer be canceled.")
+    tasks.request_cancel(generation)
     if request.htmx:
         return _card(request, generation)
     return redirect(generation)

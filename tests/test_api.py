@@ -94,3 +94,25 @@ def test_every_catalogue_model_round_trips_with_its_own_example(model, client, t
     assert body["outputs"] and body["outputs"][0]["kind"] == model.output
     assert body["outputs"][0]["url"].startswith("http://testserver/api/outputs/")
     assert float(body["credits"]) > 0
+
+
+def test_a_queued_generation_is_canceled_through_the_worker(client, alice, project, token, simulator, account,
+                                                            django_capture_on_commit_callbacks):
+    simulator.config.queue_seconds = 60
+    model = catalogue.get("reve/text-to-image")
+    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    tasks.submit_generation(generation.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
+    assert response.status_code == 202
+    assert client.get(f"/api/generations/{generation.pk}", headers=auth(token)).json()["status"] == "canceled"
+
+
+def test_a_running_generation_cannot_be_canceled(client, alice, project, token, simulator, account):
+    model = catalogue.get("reve/text-to-image")
+    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation.advance("submitting", Generation.Source.SUBMIT)
+    generation.advance("in_progress", Generation.Source.POLL)
+    response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
+    assert response.status_code == 409
+    assert "already started" in response.json()["errors"]["status"][0]
