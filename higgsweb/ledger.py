@@ -254,14 +254,12 @@ def read_provider_balances():
 
     readings = []
     for account in ProviderAccount.objects.filter(active=True):
-        reader = getattr(higgsfield, "balance", None)
+        on_simulator = settings.USE_SIMULATOR and account.base_url.rstrip("/").startswith(settings.SIMULATOR_URL)
         try:
-            if reader is None:
-                raise NotImplementedError
-            credits = reader(account.connection())
+            credits = higgsfield.balance(account.connection(), simulator=on_simulator)
             reading = ProviderBalance(account=account, credits=credits)
-        except NotImplementedError:
-            reading = ProviderBalance(account=account, note="This surface does not report a balance.")
+        except NotImplementedError as exc:
+            reading = ProviderBalance(account=account, note=str(exc))
         except higgsfield.ProviderError as exc:
             reading = ProviderBalance(account=account, note=str(exc)[:300])
         reading.save()

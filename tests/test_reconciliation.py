@@ -76,13 +76,20 @@ def test_a_released_stale_hold_is_still_charged_if_the_job_completes_later(start
     assert_budgets_match_ledger()
 
 
-def test_the_provider_balance_is_read_by_the_worker_and_shown_from_the_database(client, admin_user, start,
-                                                                                monkeypatch):
-    from generations import higgsfield
-
+def test_the_provider_balance_is_read_by_the_worker_and_shown_from_the_database(client, admin_user, simulator,
+                                                                                account):
+    simulator.set_balance("test-key", Decimal("812.5"))
     ledger.read_provider_balances()
-    assert ProviderBalance.objects.get().note == "This surface does not report a balance."
-    monkeypatch.setattr(higgsfield, "balance", lambda conn: Decimal("812.5"), raising=False)
-    ledger.read_provider_balances()
+    assert ProviderBalance.objects.get(account=account).credits == Decimal("812.5")
     client.force_login(admin_user)
     assert "812.500" in client.get(reverse("audit-reconciliation")).content.decode()
+
+
+def test_a_surface_without_a_balance_says_so(db, settings):
+    from generations.models import ProviderAccount
+
+    settings.USE_SIMULATOR = False
+    ProviderAccount.objects.create(name="real", surface="model_api", base_url="https://platform.example",
+                                   key_id="k", key_secret="s")
+    ledger.read_provider_balances()
+    assert ProviderBalance.objects.get().note == "The model_api surface does not report a balance."

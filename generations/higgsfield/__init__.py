@@ -4,6 +4,8 @@ Each surface has its own module; the functions here dispatch on the connection's
 surface and always answer with the normalised types from `results`.
 """
 
+from decimal import Decimal
+
 from . import fnf, model_api, pixazo, v1
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
@@ -24,8 +26,8 @@ from .library import (
 from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
 __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
-           "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit", "supports_idempotency",
-           "upload",
+           "balance", "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit",
+           "supports_idempotency", "upload",
            "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
            "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
 
@@ -40,6 +42,18 @@ def _surface(conn, operation=None):
     if operation and not hasattr(module, operation):
         raise ProviderError(f"The {conn.surface} surface has no {operation.replace('_', ' ')}.")
     return module
+
+
+def balance(conn, *, simulator=False):
+    """Credits left on the account, where the surface reports them (fnf's /user), or the
+    local simulator's figure. Raises NotImplementedError where the provider tells nothing."""
+    if simulator:
+        return model_api.simulator_balance(conn)
+    module = _surface(conn)
+    if not hasattr(module, "balance"):
+        raise NotImplementedError(f"The {conn.surface} surface does not report a balance.")
+    reading = module.balance(conn)
+    return Decimal(str(reading["credits"] if isinstance(reading, dict) else reading))
 
 
 def supports_idempotency(conn):

@@ -69,6 +69,12 @@ def cancel(conn, request_id, *, transport=None):
     return True
 
 
+def simulator_balance(conn, *, transport=None):
+    """The local simulator's credit balance for this key (the real Model API has no such call)."""
+    _, body = request(conn, "GET", "/_sim/balance", retries=1, transport=transport)
+    return Decimal(str(body["credits"]))
+
+
 def delete(conn, request_id, *, transport=None):
     _, body = request(conn, "DELETE", f"/requests/{request_id}", retries=2, transport=transport)
     return body or {}

@@ -105,6 +105,13 @@ def register(sim):
             return json_response({"detail": error}, 400)
         return _answer(sim, from_form)
 
+    @router.route("GET", r"/_sim/balance")
+    def read_balance(request):
+        account = request.query.get("account") or sim.account_for(request)
+        if not account:
+            return json_response({"detail": "account is required"}, 400)
+        return json_response({"account": account, "credits": str(sim.balance(account))})
+
     @router.route("POST", r"/_sim/balance")
     def balance(request):
         changes, from_form = _changes(request)
