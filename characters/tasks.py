@@ -41,10 +41,26 @@ def start_training(character_id):
     if character.account is None:
         character.account = ProviderAccount.objects.default()
         Character.objects.filter(pk=character.pk).update(account=character.account)
+    conn = character.account.connection()
+    if character.submitted_at:
+        # An earlier create's answer was lost. The provider cannot recognise a repeat, so look
+        # for the training in its list before sending anything again.
+        try:
+            reference = find_sent_reference(character, conn)
+        except higgsfield.ProviderError as exc:
+            character.schedule(30, fail_reason=f"Checking whether the training started: {exc.message}")
+            return
+        if reference is not None:
+            _record_started(character, reference)
+            return
     urls = [photo.public_url for photo in character.photos.all()]
     try:
-        reference = higgsfield.create_reference(character.account.connection(), character.name,
-                                                character.model_version, urls)
+        reference = higgsfield.create_reference(conn, character.name, character.model_version, urls)
+    except (higgsfield.NetworkError, higgsfield.ServerError) as exc:
+        # The provider may have started (and charged) a training: check its list first.
+        Character.objects.filter(pk=character.pk).update(submitted_at=timezone.now())
+        character.schedule(10, fail_reason=f"{exc.message} Checking with the provider before trying again.")
+        return
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited) as exc:
         # Four trainings at a time per account: wait for a slot.
         character.schedule(exc.retry_after or 30, fail_reason="The provider trains a few characters at a time "
@@ -54,10 +70,28 @@ def start_training(character_id):
         # Not repeated automatically: the provider may have started (and charged) a training.
         character.advance(Status.FAILED, fail_reason=exc.message)
         return
+    _record_started(character, reference)
+
+
+def _record_started(character, reference):
     status = reference.status if reference.status in Character.RANK else Status.NOT_READY
     character.advance(status if status != Status.DRAFT else Status.NOT_READY, provider_id=reference.id,
                       fail_reason="", submitted_at=timezone.now(), poll_interval=2.0,
                       next_action_at=timezone.now() + timedelta(seconds=2))
+
+
+def find_sent_reference(character, conn, max_pages=5):
+    """A reference in the provider's list with this character's name that no character here
+    owns yet: the training an earlier, unanswered create started."""
+    owned = set(Character.objects.exclude(provider_id="").values_list("provider_id", flat=True))
+    for page_number in range(1, max_pages + 1):
+        page = higgsfield.list_references(conn, page=page_number, page_size=50)
+        for reference in page.items:
+            if reference.name == character.name and reference.id not in owned:
+                return reference
+        if page_number >= (page.total_pages or 1):
+            return None
+    return None
 
 
 def poll_training(character_id):

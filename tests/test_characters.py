@@ -242,3 +242,26 @@ def test_a_full_account_waits_for_a_training_slot(create, fast_training):
     fifth = Character.objects.get(name="fifth")
     assert fifth.status == "draft" and "starts when one finishes" in fifth.fail_reason
     assert fifth.next_action_at
+
+
+def test_a_create_whose_answer_was_lost_is_found_in_the_providers_list_not_sent_again(
+        client, alice, account, fast_training, monkeypatch, django_capture_on_commit_callbacks):
+    from generations import higgsfield
+
+    real_create = higgsfield.create_reference
+
+    def create_then_lose_the_answer(*args, **kwargs):
+        real_create(*args, **kwargs)
+        raise higgsfield.NetworkError()
+
+    monkeypatch.setattr(tasks.higgsfield, "create_reference", create_then_lose_the_answer)
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/characters/new/", form_data(name="Lost answer"))
+    character = Character.objects.get(name="Lost answer")
+    assert character.status == "draft" and "Checking with the provider" in character.fail_reason
+    monkeypatch.setattr(tasks.higgsfield, "create_reference", real_create)
+    tasks.start_training(character.pk)
+    character.refresh_from_db()
+    assert character.status == "not_ready" and character.provider_id
+    assert len(fast_training.library.references) == 1
