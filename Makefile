@@ -45,7 +45,7 @@ lint:
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python manage.py benchmark --jobs 20
 
 clean:
 	rm -rf $(VENV) staticfiles

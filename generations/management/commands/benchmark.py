@@ -62,13 +62,16 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=1, choices=[1, 4])
         parser.add_argument("--workers", type=int, default=3)
         parser.add_argument("--timeout", type=float, default=180)
+        parser.add_argument("--drop-webhooks", action="store_true",
+                            help="The simulator sends no webhooks: results arrive by polling only.")
 
-    def handle(self, *args, jobs, batch, workers, timeout, **options):
+    def handle(self, *args, jobs, batch, workers, timeout, drop_webhooks, **options):
         root = Path(settings.BASE_DIR)
         tmp = Path(tempfile.mkdtemp(prefix="higgsweb-bench-"))
         web_port = free_port()
         sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[settings.HIGGSFIELD_WEBHOOK_SECRET],
                                queue_seconds=0.5, run_seconds=1.5))
+        sim.config.faults["webhook_drop"] = drop_webhooks
         server = SimulatorServer(sim).start()
         env = {**os.environ, "DATABASE_URL": "", "SQLITE_PATH": str(tmp / "bench.sqlite3"),
                "MEDIA_ROOT": str(tmp / "media"), "HIGGSFIELD_API_KEY": "", "SIMULATOR_URL": server.url,
@@ -126,6 +129,9 @@ class Command(BaseCommand):
     def report(self, sim, request_ids, shown, elapsed, jobs, batch, workers):
         latencies = [shown[pk] - sim.webhook_delivered_at[rid] for pk, rid in request_ids.items()
                      if pk in shown and rid in sim.webhook_delivered_at]
+        # From the moment the provider finished the job (whatever told us) to the saved card.
+        finished = [shown[pk] - sim.jobs[rid].finished_at(sim) for pk, rid in request_ids.items()
+                    if pk in shown and rid in sim.jobs]
         calls = dict(sim.calls)
         api_calls = sum(n for route, n in calls.items() if route in ("submit", "status", "cancel"))
         lines = [
@@ -136,6 +142,9 @@ class Command(BaseCommand):
             f"media downloads per job: {calls.get('media_file', 0) / max(1, jobs):.2f}",
             f"webhooks answered 2xx: {len(sim.webhook_delivered_at)}",
         ]
+        if finished:
+            lines.append(f"provider-finished-to-gallery latency: median {statistics.median(finished):.2f} s, "
+                         f"max {max(finished):.2f} s")
         if latencies:
             lines.append(f"webhook-to-gallery latency: median {statistics.median(latencies):.2f} s, "
                          f"p90 {sorted(latencies)[int(len(latencies) * 0.9) - 1]:.2f} s, "
