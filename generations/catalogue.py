@@ -43,7 +43,7 @@ class Param:
 
     @property
     def title(self):
-        return self.label or self.name.replace("_", " ").capitalize()
+        return self.label or LABELS.get(self.name) or self.name.replace("_", " ").capitalize()
 
     def describe(self):
         """The public description used by GET /api/models."""
@@ -54,6 +54,18 @@ class Param:
             if value not in (None, (), ""):
                 out[key] = list(value) if key == "choices" else value
         return out
+
+
+# What people call the provider's field names, where the name alone reads badly.
+LABELS = {
+    "image_url": "Image", "image_urls": "Images", "end_image_url": "End frame", "last_image_url": "End frame",
+    "first_frame_url": "First frame", "last_frame_url": "Last frame", "image_reference_url": "Reference image",
+    "input_images": "Images", "input_images_end": "End frame", "input_image": "Portrait",
+    "input_audio": "Audio (WAV)", "audio_url": "Audio", "audio_urls": "Audio files", "video_urls": "Videos",
+    "custom_reference_id": "Character (Soul ID)", "custom_reference_strength": "Character strength",
+    "cfg_scale": "CFG scale", "width_and_height": "Size (width × height)", "num_images": "Number of images",
+    "prompt_optimizer": "Optimise prompt", "generate_audio": "Generate audio", "camera_fixed": "Fixed camera",
+}
 
 
 @dataclass(frozen=True)

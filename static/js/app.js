@@ -19,3 +19,14 @@ document.addEventListener("click", (event) => {
     input.dispatchEvent(new Event("change", { bubbles: true }));
   }
 });
+
+// data-filter-options="#box" on a search input: hide the box's options whose text does not match.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("[data-filter-options]");
+  if (!input) return;
+  const box = document.querySelector(input.dataset.filterOptions);
+  const query = input.value.trim().toLowerCase();
+  box?.querySelectorAll("label.option").forEach((option) => {
+    option.hidden = Boolean(query) && !option.textContent.toLowerCase().includes(query);
+  });
+});
