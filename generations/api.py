@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import catalogue, pricing, tasks
 from generations.models import ApiToken, Generation, Output
+from higgsweb import ledger
 from higgsweb.models import Project
 
 
@@ -41,14 +42,17 @@ def _not_found():
 
 
 def describe(request, generation):
-    credits = pricing.estimate_credits(generation.model_id, generation.params)
+    estimate = pricing.estimate_credits(generation.model_id, generation.params)
+    charged = ledger.net(generation=generation)  # held while running; the final charge, or 0 once refunded
     outputs = [{"kind": o.kind, "url": request.build_absolute_uri(reverse("api-output", args=[o.pk])),
                 "archived": o.is_archived} for o in generation.outputs.all()]
-    return {"id": str(generation.pk), "model": generation.model_id, "status": generation.status,
-            "project": generation.project_id, "params": generation.params, "error": generation.error,
-            "field_errors": generation.field_errors, "credits": str(credits),
-            "usd": str(pricing.credits_to_usd(credits)), "outputs": outputs,
-            "created_at": generation.created_at.isoformat()}
+    body = {"id": str(generation.pk), "model": generation.model_id, "status": generation.status,
+            "project": generation.project_id, "error": generation.error, "field_errors": generation.field_errors,
+            "credits": str(charged), "usd": str(pricing.credits_to_usd(charged)), "estimate": str(estimate),
+            "outputs": outputs, "created_at": generation.created_at.isoformat()}
+    if not request.user.is_client_role:  # prompts and settings stay with the team
+        body["params"] = generation.params
+    return body
 
 
 @require_GET

@@ -45,8 +45,11 @@ def test_other_members_get_404(client, bob, done):
 def test_client_sees_finished_work_of_shared_projects_only(client, carol, done, pending):
     client.force_login(carol)
     html = client.get("/").content.decode()
-    assert "a finished fox" in html
+    assert f"/files/{done.outputs.get().pk}/thumb/" in html
+    assert "a finished fox" not in html  # prompts stay with the team
     assert "a pending owl" not in html
+    detail = client.get(f"/g/{done.pk}/").content.decode()
+    assert "Parameters" not in detail and "a finished fox" not in detail
     assert "Generate" not in html
     assert client.post("/generations/new/", {"prompt": "x"}).status_code == 403
 

@@ -102,7 +102,10 @@ def make_handler(app):
                 self.send_header(name, value)
             self.end_headers()
             if method != "HEAD":
-                self.wfile.write(response.body)
+                try:
+                    self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (a browser dropping a media request, say)
 
         def do_GET(self):
             self._handle("GET")
