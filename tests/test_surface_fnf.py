@@ -176,3 +176,18 @@ def test_the_detail_page_labels_an_fnf_run_as_unofficial(client, simulator, alic
     client.force_login(alice)
     page = client.get(f"/g/{generation.pk}/").content.decode()
     assert "web app · Web app fnf API (unofficial, Bearer token)" in page
+
+
+@pytest.mark.parametrize("seconds, frames", [(3, 85), (5, 145)])
+def test_a_dop_request_becomes_a_web_app_video_job_with_frames(simulator, conn, seconds, frames):
+    upload_url = higgsfield.upload(conn, png(), "image/png")
+    receipt = higgsfield.submit(conn, "higgsfield-ai/dop/turbo", {
+        "prompt": "slow push-in", "image_url": upload_url, "duration": seconds,
+        "motions": [{"id": "d2389a9a-91c2-4276-bc9c-c9e35e8fb85a", "strength": 0.7}]})
+    job = next(j for j in simulator.jobs.values() if j.request_id == receipt.request_id or
+               receipt.request_id in str(j.extra))
+    assert job.payload["frames"] == frames
+    assert job.payload["model"] == "turbo"
+    result = finished(simulator, conn, receipt)
+    assert result.status == "completed"
+    assert result.outputs[0].kind == "video"

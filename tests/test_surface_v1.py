@@ -232,3 +232,10 @@ def test_a_generation_on_a_v1_account_ends_archived_via_the_legacy_webhook(live_
     client = Client()
     client.force_login(alice)
     assert client.get(f"/g/{generation.pk}/card/", headers={"HX-Request": "true"}).status_code == 286
+
+
+def test_v1_uploads_through_the_same_upload_url_flow(simulator):
+    conn = higgsfield.Connection("v1", simulator.url, "test-key", "test-secret")
+    url = higgsfield.upload(conn, b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")
+    assert url.startswith(simulator.url)
+    assert simulator.upload_bytes(url).startswith(b"\x89PNG")

@@ -14,6 +14,11 @@ from .results import Receipt
 from .v1 import parse_jobset
 
 SOUL_MODEL = "text2image-soul"
+DOP_MODEL = "image2video"
+DOP_MODELS = {"higgsfield-ai/dop/lite": "lite", "higgsfield-ai/dop/turbo": "turbo",
+              "higgsfield-ai/dop/standard": "standard"}
+# The web app asks for frames, not seconds (PROTOCOL.md §5.2; another note says 49 / 81).
+FRAMES_FOR_SECONDS = {3: 85, 5: 145}
 SIZES = {
     "720p": {"1:1": (1152, 1152), "3:4": (1152, 1536), "4:3": (1536, 1152), "2:3": (1024, 1536),
              "3:2": (1536, 1024), "9:16": (864, 1536), "16:9": (1536, 864)},
@@ -46,7 +51,26 @@ def native(model_id, payload):
         if payload.get("seed"):
             params["seed"] = payload["seed"]
         return SOUL_MODEL, params
+    if model in DOP_MODELS or model == "v1/image2video/dop":
+        return DOP_MODEL, dop_params(model, payload)
     return model, payload
+
+
+def dop_params(model, payload):
+    """A Model API or v1 DoP request as the web app's image2video job."""
+    inner = payload.get("params", payload)
+    image = inner.get("image_url") or ((inner.get("input_images") or [{}])[0].get("image_url", ""))
+    tier = DOP_MODELS.get(model) or str(inner.get("model", "dop-lite")).removeprefix("dop-")
+    seconds = int(inner.get("duration") or 5)
+    params = {"prompt": inner.get("prompt", ""), "enhance_prompt": bool(inner.get("enhance_prompt", True)),
+              "model": tier, "frames": FRAMES_FOR_SECONDS.get(seconds, FRAMES_FOR_SECONDS[5]),
+              "input_image": {"id": "", "url": image, "type": "media_input"}, "steps": 30}
+    motions = inner.get("motions") or []
+    if motions:
+        params["motion_id"] = motions[0].get("id")
+    if inner.get("seed"):
+        params["seed"] = inner["seed"]
+    return params
 
 
 def parse_status(body):

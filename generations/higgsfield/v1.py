@@ -6,7 +6,7 @@ JobSet whose `jobs[]` (one per output) carry `results.min` (preview) and `result
 (full file). The webhook secret comes back in the `X-Webhook-Secret-Key` header.
 """
 
-from . import errors
+from . import errors, model_api
 from .client import request
 from .model_api import parse_time
 from .results import CANCELED, COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result
@@ -107,3 +107,8 @@ def cancel(conn, request_id, *, transport=None):
 
 def delete(conn, request_id, *, transport=None):
     raise errors.ProviderError("The legacy v1 API cannot delete a job set's data.")
+
+
+def upload(conn, data, content_type, *, transport=None):
+    """v1 callers upload through the same /files/generate-upload-url flow as the Model API."""
+    return model_api.upload(conn, data, content_type, transport=transport)
