@@ -78,6 +78,11 @@ class GenerationQuerySet(models.QuerySet):
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
 
+    def with_credits(self):
+        """Annotate each with its net ledger amount (held, charged, or 0 once refunded)."""
+        # An aggregate drops Meta.ordering, so the order is said again.
+        return self.annotate(net_credits=models.Sum("ledger_entries__amount")).order_by("-created_at")
+
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
         (forms, the JSON API, retries, sweeps) goes through here."""
@@ -201,6 +206,17 @@ class Generation(models.Model):
     @property
     def is_finished(self):
         return self.status in self.FINAL
+
+    @property
+    def credits(self):
+        """Credits this job holds or was charged; 0 after a refund."""
+        if hasattr(self, "net_credits"):
+            return self.net_credits or 0
+        return self.ledger_entries.aggregate(total=models.Sum("amount"))["total"] or 0
+
+    @property
+    def was_refunded(self):
+        return self.ledger_entries.filter(kind="refund").exists()
 
     @property
     def is_settled(self):

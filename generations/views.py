@@ -62,7 +62,7 @@ def gallery(request):
     template_name = "generations/gallery.html"
     if request.htmx and request.htmx.target == "generation-list":
         template_name += "#generation-list"
-    generations = Generation.objects.for_user(request.user).select_related("owner", "project")
+    generations = Generation.objects.for_user(request.user).with_credits().select_related("owner", "project")
     if request.GET.get("character"):  # a character's provider id: generations that used it
         generations = generations.filter(params__custom_reference_id=request.GET["character"])
     generations = generations.prefetch_related("outputs")[:60]

@@ -93,3 +93,16 @@ def test_submit_creates_a_generation_and_tells_the_page(client, alice, project, 
     assert generation.owner == alice
     assert generation.params["aspect_ratio"] == "16:9"
     assert started == ["submit_generation"]
+
+
+def test_cards_say_what_a_job_cost_or_that_it_was_refunded(client, alice, project, account):
+    charged = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                       params={"prompt": "kept", "resolution": "1080p", "batch_size": 4})
+    failed = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                      params={"prompt": "lost", "resolution": "720p", "batch_size": 1})
+    for status in ("submitting", "queued", "completed"):
+        charged.advance(status, Generation.Source.POLL)
+    failed.advance("failed", Generation.Source.POLL, error="boom")
+    client.force_login(alice)
+    assert "12 credits" in client.get(f"/g/{charged.pk}/card/").content.decode()
+    assert "refunded" in client.get(f"/g/{failed.pk}/card/").content.decode()
