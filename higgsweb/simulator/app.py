@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from . import media
 from .catalogue import SOUL_SIZES  # noqa: F401  (re-exported for surface modules)
-from .server import Response, Router, detail
+from .server import Response, Router, detail, json_response
 
 log = logging.getLogger("higgsweb.simulator")
 
@@ -159,6 +159,15 @@ class Simulator:
 
     def unauthorized(self):
         return detail("Invalid credentials", 401)
+
+    def fault_response(self, kind, too_many=None):
+        """A burst switch's answer for a `submit` or `status` call, or None: 500s first, then 429s
+        with Retry-After. Every surface's submit and status routes ask this first."""
+        if self.take_fault(f"{kind}_5xx_burst"):
+            return detail("Internal Server Error", 500)
+        if self.take_fault(f"{kind}_429_burst"):
+            return json_response(too_many or {"detail": "Too many requests"}, 429, {"Retry-After": "1"})
+        return None
 
     def take_fault(self, name):
         """Consume one unit of a counted fault switch (e.g. a 5xx burst)."""

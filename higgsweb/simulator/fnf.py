@@ -129,6 +129,8 @@ def register(sim):
     def job_set(request):
         if not authorised(request):
             return refused()
+        if fault := sim.fault_response("status"):
+            return fault
         job = sim.get_job(request.params["request_id"])
         if job is None or job.surface != "fnf":
             return detail("Not Found", 404)
@@ -139,6 +141,8 @@ def register(sim):
     def submit(request):
         if not authorised(request):
             return refused()
+        if fault := sim.fault_response("submit"):
+            return fault
         if request.params["model"] not in MODELS:
             return detail("Not Found", 404)
         job_type, spec = MODELS[request.params["model"]]

@@ -55,10 +55,8 @@ def register(sim):
         account = sim.account_for(request)
         if account is None:
             return sim.unauthorized()
-        if sim.take_fault("status_5xx_burst"):
-            return detail("Internal Server Error", 500)
-        if sim.take_fault("status_429_burst"):
-            return json_response({"detail": "Too many requests"}, 429, {"Retry-After": "1"})
+        if fault := sim.fault_response("status"):
+            return fault
         job = sim.get_job(request.params["request_id"], account)
         if job is None:
             return detail("The request does not exist or belongs to another account", 404)
@@ -127,11 +125,9 @@ def register(sim):
         schema, refusal = model_or_refusal(sim, model_id)
         if refusal:
             return refusal
-        if sim.take_fault("submit_5xx_burst"):
-            return detail("Internal Server Error", 500)
-        if sim.take_fault("submit_429_burst"):
-            return json_response({"detail": "Account queue is full", "code": "account_queue_full", "limit": 8},
-                                 429, {"Retry-After": "1"})
+        if fault := sim.fault_response("submit", {"detail": "Account queue is full", "code": "account_queue_full",
+                                                  "limit": 8}):
+            return fault
         payload = request.json()
         if not isinstance(payload, dict):
             return detail([not_an_object(payload)], 422)

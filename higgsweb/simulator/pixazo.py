@@ -97,6 +97,8 @@ def register(sim):
     def generate(request):
         if not authorised(request):
             return refused()
+        if fault := sim.fault_response("submit", {"error": "Too Many Requests", "message": "Rate limit exceeded"}):
+            return fault
         operation = request.params["operation"]
         if operation not in OPERATIONS:
             return error_body("Model not found", f"Model 'ai-model-api/{operation}' not found or is disabled", 400)
@@ -137,6 +139,8 @@ def register(sim):
     def status(request):
         if not authorised(request):
             return refused()
+        if fault := sim.fault_response("status"):
+            return fault
         job = sim.get_job(request.params["request_id"])
         if job is None or job.surface != "pixazo":
             return error_body("Not Found", "Request not found", 404)

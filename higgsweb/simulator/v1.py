@@ -291,6 +291,8 @@ def register(sim):
         account = sim.account_for(request)
         if account is None:
             return sim.unauthorized()
+        if fault := sim.fault_response("status"):
+            return fault
         job = sim.get_job(request.params["request_id"], account)
         if job is None or job.surface != "v1":
             return detail("Job set not found", 404)
@@ -302,6 +304,8 @@ def register(sim):
             account = sim.account_for(request)
             if account is None:
                 return sim.unauthorized()
+            if fault := sim.fault_response("submit"):
+                return fault
             body = request.json()
             if not isinstance(body, dict) or not isinstance(body.get("params"), dict):
                 return detail([{"type": "missing", "loc": ["body", "params"], "msg": "Field required",
