@@ -8,7 +8,7 @@ import mutagen
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from PIL import Image
+from PIL import Image, ImageOps
 
 from generations.models import Output, Upload
 
@@ -36,27 +36,34 @@ def _read(file):
     return data
 
 
-def _open(data):
+def _open(data, formats=IMAGE_FORMATS):
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+        return Image.open(io.BytesIO(data), formats=formats)
 
 
-def clean_image(file):
-    """(bytes, content_type, extension, width, height) of a re-encoded image, or ValidationError."""
+def _names(formats):
+    names = [{"WEBP": "WebP"}.get(f, f) for f in formats]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def clean_image(file, formats=IMAGE_FORMATS):
+    """(bytes, content_type, extension, width, height) of a re-encoded image, or ValidationError.
+    The pixels are decoded and saved again (turned upright, without EXIF: no GPS, no camera serial)."""
     data = _read(file)
-    not_image = ValidationError("This is not a JPEG, PNG, WebP or GIF image (or it is damaged).")
+    not_image = ValidationError(f"This is not a {_names(formats)} image (or it is damaged).")
     try:
-        image = _open(data)
+        image = _open(data, formats)
         width, height = image.size
         if width * height > settings.UPLOAD_MAX_PIXELS:
             raise ValidationError(f"This image is {width} × {height} pixels; the limit is "
                                   f"{settings.UPLOAD_MAX_PIXELS / 1_000_000:.0f} megapixels.")
         image.verify()
         # verify() leaves the image unusable: open again and decode every pixel.
-        image = _open(data)
+        image = _open(data, formats)
         source_format = image.format
         image.load()
+        image = ImageOps.exif_transpose(image)
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -71,7 +78,7 @@ def clean_image(file):
         image = image.convert("RGBA")
     out = io.BytesIO()
     image.save(out, target, **({"quality": 95} if target in ("JPEG", "WEBP") else {}))
-    return out.getvalue(), content_type, extension, width, height
+    return out.getvalue(), content_type, extension, image.width, image.height
 
 
 def clean_audio(file):

@@ -164,8 +164,9 @@ def test_consent_is_required(client, create):
 
 
 @pytest.mark.parametrize("upload, message", [
-    (SimpleUploadedFile("x.jpg", b"not an image at all", content_type="image/jpeg"), "not a readable image"),
-    (photo("x.gif", "GIF"), "only JPEG, PNG and WebP"),
+    (SimpleUploadedFile("x.jpg", b"not an image at all", content_type="image/jpeg"),
+     "x.jpg: This is not a JPEG, PNG or WebP image"),
+    (photo("x.gif", "GIF"), "x.gif: This is not a JPEG, PNG or WebP image"),
 ])
 def test_photos_are_checked_by_content(client, create, upload, message):
     response = create(photos=[upload])
