@@ -1,11 +1,45 @@
+from django import forms
 from django.contrib import admin
 
-from generations.models import Generation, Output, ProviderAccount, StatusEvent, WebhookDelivery
+from generations.models import ApiToken, Generation, Output, ProviderAccount, StatusEvent, Upload, WebhookDelivery
+
+
+class ProviderAccountForm(forms.ModelForm):
+    """The secret is never shown again once saved; leaving it empty keeps the stored one."""
+
+    key_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                                 help_text="Key secret, Bearer token or subscription key. Leave empty to keep "
+                                           "the stored one.")
+
+    class Meta:
+        model = ProviderAccount
+        fields = ["name", "surface", "base_url", "key_id", "key_secret", "from_env", "concurrency_limit",
+                  "is_default", "active"]
+
+    def clean_key_secret(self):
+        return self.cleaned_data["key_secret"] or (self.instance.key_secret if self.instance.pk else "")
 
 
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin):
+    form = ProviderAccountForm
     list_display = ["name", "surface", "base_url", "concurrency_limit", "is_default", "active", "from_env"]
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "kind", "owner", "content_type", "size", "created_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["token"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["key_hash", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are shown once when made: `manage.py apitoken` or the profile page
 
 
 class OutputInline(admin.TabularInline):
