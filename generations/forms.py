@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from characters.models import Character, Motion, Style
 from generations import catalogue, uploads
-from generations.models import Output, Upload
+from generations.models import Generation, Output, Upload
 from higgsweb.models import Project
 
 MAX_SWEEP_SEEDS = 8
@@ -286,3 +286,34 @@ def data_from_params(model, params, *, project=None, seed_mode="same"):
         else:
             data[param.name] = str(value)
     return data
+
+
+class GalleryFilterForm(forms.Form):
+    """Filters for the gallery; every field optional, unknown values simply ignored."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts"}))
+    by_model = forms.ChoiceField(required=False, label="Model")
+    by_status = forms.ChoiceField(required=False, label="Status",
+                                  choices=[("", "Any status"), *Generation.Status.choices])
+    by_project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False, label="Project",
+                                        empty_label="All projects")
+    character = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data, *, user):
+        super().__init__(data)
+        self.fields["by_project"].queryset = Project.objects.for_user(user)
+        models = Generation.objects.for_user(user).order_by().values_list("model_id", flat=True).distinct()
+        self.fields["by_model"].choices = [("", "All models"), *((m, m.removeprefix("higgsfield-ai/"))
+                                                                  for m in sorted(models))]
+
+    def filters(self):
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"q": data["q"], "model": data["by_model"], "status": data["by_status"],
+                "project": data["by_project"], "character": data["character"]}
+
+    @property
+    def active(self):
+        return any(self.filters().values())

@@ -78,6 +78,21 @@ class GenerationQuerySet(models.QuerySet):
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
 
+    def matching(self, q="", model="", status="", project=None, character=""):
+        """The gallery's filters: words in the prompt, model, status, project, character."""
+        qs = self
+        if q:
+            qs = qs.filter(params__prompt__icontains=q)
+        if model:
+            qs = qs.filter(model_id=model)
+        if status:
+            qs = qs.filter(status=status)
+        if project:
+            qs = qs.filter(project=project)
+        if character:  # a character's provider id: generations that used it
+            qs = qs.filter(params__custom_reference_id=character)
+        return qs
+
     def with_credits(self):
         """Annotate each with its net ledger amount (held, charged, or 0 once refunded)."""
         # An aggregate drops Meta.ordering, so the order is said again.

@@ -6,6 +6,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +17,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
 from generations import catalogue, higgsfield, pricing, tasks, webhooks
-from generations.forms import MAX_SWEEP_SEEDS, GenerationForm, data_from_params
+from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
 from generations.models import ApiToken, Generation, Output, Upload, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb.ledger import BudgetExceeded
@@ -62,13 +63,25 @@ def gallery(request):
     template_name = "generations/gallery.html"
     if request.htmx and request.htmx.target == "generation-list":
         template_name += "#generation-list"
-    generations = Generation.objects.for_user(request.user).with_credits().select_related("owner", "project")
-    if request.GET.get("character"):  # a character's provider id: generations that used it
-        generations = generations.filter(params__custom_reference_id=request.GET["character"])
-    generations = generations.prefetch_related("outputs")[:60]
-    form = _start_form(request) if request.user.is_member_role else None
-    ctx = {"generations": generations, "form": form}
+    filters = GalleryFilterForm(request.GET, user=request.user)
+    generations = (Generation.objects.for_user(request.user).matching(**filters.filters()).with_credits()
+                   .select_related("owner", "project").prefetch_related("outputs"))
+    page = Paginator(generations, 48).get_page(request.GET.get("page"))
+    form = _start_form(request) if request.user.is_member_role and not request.htmx else None
+    ctx = {"generations": page, "page": page, "filters": filters, "form": form,
+           "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
     return render(request, template_name, ctx)
+
+
+STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt")
+
+
+def _query(request, *leave_out):
+    """The request's query string without the named parameters."""
+    query = request.GET.copy()
+    for name in leave_out:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 @login_required

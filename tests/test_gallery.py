@@ -106,3 +106,26 @@ def test_cards_say_what_a_job_cost_or_that_it_was_refunded(client, alice, projec
     client.force_login(alice)
     assert "12 credits" in client.get(f"/g/{charged.pk}/card/").content.decode()
     assert "refunded" in client.get(f"/g/{failed.pk}/card/").content.decode()
+
+
+def test_the_gallery_filters_by_prompt_status_and_model(client, alice, done, pending):
+    client.force_login(alice)
+    html = client.get("/?q=owl").content.decode()
+    assert "a pending owl" in html and "a finished fox" not in html
+    html = client.get("/?by_status=completed", headers={"HX-Request": "true", "HX-Target": "generation-list"})
+    html = html.content.decode()
+    assert html.lstrip().startswith('<div id="generation-list"')
+    assert "a finished fox" in html and "a pending owl" not in html
+    assert "Nothing matches these filters" in client.get("/?by_status=canceled").content.decode()
+
+
+def test_the_gallery_pages_through_older_work(client, alice, project):
+    for index in range(50):
+        Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                  params={"prompt": f"picture number {index:02d}"}, status="failed")
+    client.force_login(alice)
+    first = client.get("/").content.decode()
+    assert "picture number 49" in first and "picture number 01" not in first
+    assert "Page 1 of 2" in first
+    second = client.get("/?page=2").content.decode()
+    assert "picture number 01" in second and "picture number 49" not in second
