@@ -473,6 +473,10 @@ class Upload(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Where the provider's own upload flow put a copy (when it cannot reach PUBLIC_BASE_URL).
+    provider_url = models.URLField(max_length=2000, blank=True)
+    provider_account = models.ForeignKey("generations.ProviderAccount", null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
 
     objects = UploadQuerySet.as_manager()
 

@@ -13,7 +13,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import archive, higgsfield
+from generations import archive, higgsfield, inputs
 from generations.models import Generation, ProviderAccount, WebhookDelivery, record_result
 
 log = logging.getLogger("generations.tasks")
@@ -125,8 +125,20 @@ def _take_slot(generation):
 
 def _submit(generation, conn):
     try:
+        params = inputs.provider_params(generation, generation.account)
+    except higgsfield.ProviderError as exc:
+        # Nothing was submitted yet: wait and try again, or fail plainly if it cannot work.
+        if exc.retry_safe:
+            generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message, submit_attempts=0,
+                               next_action_at=timezone.now() + timedelta(seconds=max(5.0, exc.retry_after or 5)))
+        else:
+            message = f"An input file could not be handed to the provider: {exc.message}"
+            generation.advance(Status.FAILED, Source.SUBMIT, detail=message, error=message)
+            kick_line(generation.account_id)
+        return
+    try:
         legacy = {"webhook_secret": generation.webhook_secret} if conn.surface == "v1" else {}
-        receipt = higgsfield.submit(conn, generation.model_id, generation.params,
+        receipt = higgsfield.submit(conn, generation.model_id, params,
                                     idempotency_key=generation.pk, webhook_url=generation.webhook_url, **legacy)
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited, higgsfield.ModelBlocked) as exc:
         # Not a failure: the job goes back in line and waits as long as the provider asks.

@@ -202,6 +202,9 @@ else:
 SWEEP_SECONDS = envint("SWEEP_SECONDS", 55)
 # How long a dispatched step may go unanswered before the sweeper enqueues it again.
 PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"])
+# Input files: "auto" sends the provider a URL under PUBLIC_BASE_URL when that host is public,
+# and otherwise copies the file through the provider's upload flow; "always" / "never" force it.
+HIGGSFIELD_UPLOAD_INPUTS = os.environ.get("HIGGSFIELD_UPLOAD_INPUTS", "auto")
 # Delete the provider's copy of a result once it is archived here (DELETE /requests/{id}).
 HIGGSFIELD_DELETE_AFTER_ARCHIVE = envbool("HIGGSFIELD_DELETE_AFTER_ARCHIVE", "False")
 

@@ -27,7 +27,7 @@ from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
 __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
            "balance", "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit",
-           "supports_idempotency", "upload",
+           "supports_idempotency", "supports_upload", "upload",
            "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
            "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
 
@@ -54,6 +54,11 @@ def balance(conn, *, simulator=False):
         raise NotImplementedError(f"The {conn.surface} surface does not report a balance.")
     reading = module.balance(conn)
     return Decimal(str(reading["credits"] if isinstance(reading, dict) else reading))
+
+
+def supports_upload(conn):
+    """Whether the surface has its own upload flow for job inputs."""
+    return hasattr(_surface(conn), "upload")
 
 
 def supports_idempotency(conn):
