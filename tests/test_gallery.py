@@ -129,3 +129,11 @@ def test_the_gallery_pages_through_older_work(client, alice, project):
     assert "Page 1 of 2" in first
     second = client.get("/?page=2").content.decode()
     assert "picture number 01" in second and "picture number 49" not in second
+
+
+def test_the_detail_page_offers_each_saved_file_for_download(client, alice, done):
+    client.force_login(alice)
+    output = done.outputs.get()
+    assert f"/files/{output.pk}/?download=1" in client.get(f"/g/{done.pk}/").content.decode()
+    response = client.get(f"/files/{output.pk}/?download=1")
+    assert response["Content-Disposition"].startswith("attachment;")
