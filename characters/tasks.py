@@ -12,8 +12,7 @@ from django_q.tasks import async_task
 
 from characters import catalogues
 from characters.models import Character
-from generations import higgsfield
-from generations.higgsfield import download
+from generations import archive, higgsfield
 from generations.models import ProviderAccount
 from generations.tasks import fresh_connection
 
@@ -128,18 +127,19 @@ def save_thumbnail(character, url):
     """Keep a local copy of the provider's thumbnail; fall back to the first photo."""
     data = None
     if url:
-        try:
-            trusted = (settings.SIMULATOR_URL, settings.HIGGSFIELD_BASE_URL) if settings.USE_SIMULATOR else ()
-            data, _ = download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS, trusted_origins=trusted,
-                                     max_bytes=5 * 1024 * 1024)
+        try:  # the same guarded download and content check as generation outputs
+            data, _ = archive.fetch(url, max_bytes=5 * 1024 * 1024)
+            image, _, _ = archive.inspect_image(data)
         except higgsfield.ProviderError as exc:
             log.warning("thumbnail of %s not fetched: %s", character.pk, exc.message)
+            data = None
     if data is None:
         first = character.photos.first()
         if first is None:
             return
         with first.image.open("rb") as fh:
-            data = fh.read()
+            image, _, _ = archive.inspect_image(fh.read())
+    data = archive.thumbnail_bytes(image)
     character.thumbnail.save(f"{character.pk}.webp", ContentFile(data), save=False)
     Character.objects.filter(pk=character.pk).update(thumbnail=character.thumbnail.name)
 

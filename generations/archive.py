@@ -25,12 +25,13 @@ def trusted_origins():
     return [settings.HIGGSFIELD_BASE_URL, settings.SIMULATOR_URL] if settings.USE_SIMULATOR else []
 
 
-def fetch(url):
-    return download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS,
-                          trusted_origins=trusted_origins(), max_bytes=settings.MAX_DOWNLOAD_BYTES)
+def fetch(url, max_bytes=None):
+    """Download a provider file: https hosts on the allow-list (plus the simulator), size-capped."""
+    return download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS, trusted_origins=trusted_origins(),
+                          max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES)
 
 
-def _thumbnail(image):
+def thumbnail_bytes(image):
     thumb = image.convert("RGB")
     thumb.thumbnail(THUMB_SIZE)
     buffer = io.BytesIO()
@@ -69,7 +70,7 @@ def video_poster(data):
     if result.returncode or not result.stdout:
         raise DownloadRefused("The downloaded video could not be decoded.")
     image = Image.open(io.BytesIO(result.stdout))
-    return image, _thumbnail(image)
+    return image, thumbnail_bytes(image)
 
 
 def archive_output(output):
@@ -79,7 +80,7 @@ def archive_output(output):
     if output.kind == "image":
         image, extension, content_type = inspect_image(data)
         output.width, output.height = image.size
-        output.thumbnail.save(f"{name}.webp", ContentFile(_thumbnail(image)), save=False)
+        output.thumbnail.save(f"{name}.webp", ContentFile(thumbnail_bytes(image)), save=False)
     elif output.kind == "video":
         poster, thumb = video_poster(data)
         output.width, output.height = poster.size

@@ -96,7 +96,10 @@ class GenerationQuerySet(models.QuerySet):
     def with_credits(self):
         """Annotate each with its net ledger amount (held, charged, or 0 once refunded)."""
         # An aggregate drops Meta.ordering, so the order is said again.
-        return self.annotate(net_credits=models.Sum("ledger_entries__amount")).order_by("-created_at")
+        return self.annotate(
+            net_credits=models.Sum("ledger_entries__amount"),
+            refunds=models.Count("ledger_entries", filter=models.Q(ledger_entries__kind="refund")),
+        ).order_by("-created_at")
 
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
@@ -129,9 +132,6 @@ class GenerationQuerySet(models.QuerySet):
             keyed.append((running[owner] + seen[owner], age, pk))
             seen[owner] += 1
         return [pk for *_, pk in sorted(keyed)]
-
-    def due(self, now=None):
-        return self.pending().filter(next_action_at__lte=now or timezone.now(), quarantined_at__isnull=True)
 
 
 class Generation(models.Model):
@@ -231,6 +231,8 @@ class Generation(models.Model):
 
     @property
     def was_refunded(self):
+        if hasattr(self, "refunds"):
+            return bool(self.refunds)
         return self.ledger_entries.filter(kind="refund").exists()
 
     @property

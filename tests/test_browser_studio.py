@@ -37,8 +37,11 @@ def test_soul_and_image_to_video_forms_work_in_a_browser(live_server, transactio
 
         page.select_option("select[name=model]", "kling-video/v2.1/pro/image-to-video")
         page.wait_for_selector("input[name=cfg_scale]")
+        idle = "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        page.wait_for_function(idle)  # the swapped-in form is wired up before it is used
         assert page.locator("input[name=image_url]").count() == 1
         page.fill("textarea[name=prompt]", "a slow dolly across the harbour")
+        page.wait_for_function(idle)
         page.click("#generation-form button[type=submit]")
         page.wait_for_selector("[data-param=image_url] .error")
         assert "This field is required." in page.inner_text("[data-param=image_url]")
