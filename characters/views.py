@@ -14,6 +14,7 @@ from characters.forms import CharacterForm
 from characters.models import Character, CharacterPhoto, Motion, Style
 from generations.models import Generation
 from generations.pricing import estimate_credits
+from higgsweb.access import found
 
 PICKER_LIMIT = 60
 
@@ -64,9 +65,9 @@ def character_create(request):
 
 
 @login_required
+@found(_get_character_for_user)
 @require_GET
-def character_card(request, pk):
-    character = _get_character_for_user(request, pk)
+def character_card(request, character):
     response = render(request, "characters/list.html#character-card", {"character": character})
     if character.is_finished:
         response.status_code = HTMX_STOP_POLLING
@@ -74,9 +75,9 @@ def character_card(request, pk):
 
 
 @login_required
+@found(_get_character_for_user)
 @require_GET
-def character_detail(request, pk):
-    character = _get_character_for_user(request, pk)
+def character_detail(request, character):
     generations = Generation.objects.for_user(request.user).filter(
         params__custom_reference_id__in=character.provider_ids or ["-"]).prefetch_related("outputs")
     used = sum(estimate_credits(g.model_id, g.params) for g in generations if g.status == "completed")
@@ -88,9 +89,9 @@ def character_detail(request, pk):
 
 
 @login_required
+@found(_get_character_for_user)
 @require_POST
-def character_delete(request, pk):
-    character = _get_character_for_user(request, pk)
+def character_delete(request, character):
     if not character.can_delete:
         messages.error(request, f"“{character.name}” is still training. The provider does not delete a character "
                        "while it trains; try again when it is ready or has failed (usually a few minutes).")
@@ -103,9 +104,9 @@ def character_delete(request, pk):
 
 
 @login_required
+@found(_get_character_for_user)
 @require_POST
-def character_retrain(request, pk):
-    character = _get_character_for_user(request, pk)
+def character_retrain(request, character):
     if not character.restart():
         messages.error(request, "It is still training; a retrain can start once this training has finished.")
         return redirect(character)
@@ -115,17 +116,17 @@ def character_retrain(request, pk):
 
 
 @login_required
+@found(_get_character_for_user)
 @require_GET
-def character_photo(request, pk, position):
-    character = _get_character_for_user(request, pk)
+def character_photo(request, character, position):
     photo = get_object_or_404(character.photos, position=position)
     return _photo_response(photo, "private, max-age=3600")
 
 
 @login_required
+@found(_get_character_for_user)
 @require_GET
-def character_thumbnail(request, pk):
-    character = _get_character_for_user(request, pk)
+def character_thumbnail(request, character):
     if not character.thumbnail:
         raise Http404
     response = FileResponse(character.thumbnail.open("rb"), content_type="image/webp")

@@ -33,12 +33,24 @@ def token_required(view):
     return wrapper
 
 
-def _generation_for_user(request, pk):
-    return Generation.objects.for_user(request.user).prefetch_related("outputs").filter(pk=pk).first()
-
-
 def _not_found():
     return _errors({"__all__": ["Not found."]}, 404)
+
+
+def visible(model):
+    """Like higgsweb.access.found for the API: the object the URL names, looked up for the
+    token's user before the method is checked, or a JSON 404."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, pk):
+            if model is Output:
+                qs = Output.objects.filter(generation__in=Generation.objects.for_user(request.user))
+            else:
+                qs = Generation.objects.for_user(request.user).prefetch_related("outputs")
+            obj = qs.filter(pk=pk).first()
+            return _not_found() if obj is None else view(request, obj)
+        return wrapper
+    return decorator
 
 
 def describe(request, generation):
@@ -98,20 +110,18 @@ def _project(user, value):
     return None
 
 
-@require_GET
 @token_required
-def generation_detail(request, pk):
-    generation = _generation_for_user(request, pk)
-    if generation is None:
-        return _not_found()
+@visible(Generation)
+@require_GET
+def generation_detail(request, generation):
     return JsonResponse(describe(request, generation))
 
 
-@require_POST
 @token_required
-def generation_cancel(request, pk):
-    generation = _generation_for_user(request, pk)
-    if generation is None or not request.user.is_member_role:
+@visible(Generation)
+@require_POST
+def generation_cancel(request, generation):
+    if not request.user.is_member_role:
         return _not_found()
     outcome = tasks.request_cancel(generation)
     if outcome == "refused":
@@ -121,11 +131,11 @@ def generation_cancel(request, pk):
     return JsonResponse(describe(request, generation), status=200 if outcome == "canceled" else 202)
 
 
-@require_GET
 @token_required
-def output_file(request, pk):
-    output = Output.objects.filter(pk=pk, generation__in=Generation.objects.for_user(request.user)).first()
-    if output is None or not output.is_archived:
+@visible(Output)
+@require_GET
+def output_file(request, output):
+    if not output.is_archived:
         return _not_found()
     response = FileResponse(output.file.open("rb"), content_type=output.content_type)
     response["X-Content-Type-Options"] = "nosniff"

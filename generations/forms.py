@@ -2,15 +2,17 @@
 
 import json
 import random
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from characters.models import Character, Motion, Style
 from generations import catalogue, uploads
-from generations.models import Generation, Output, Upload
-from higgsweb.models import Project
+from generations.models import Gallery, Generation, Output, ShareLink, Upload
+from higgsweb.models import Project, User
 
 MAX_SWEEP_SEEDS = 8
 
@@ -317,3 +319,126 @@ class GalleryFilterForm(forms.Form):
     @property
     def active(self):
         return any(self.filters().values())
+
+
+# Galleries, share links and client feedback.
+
+
+class GalleryForm(forms.ModelForm):
+    """Create (with a project) or edit (name, description, which client accounts see it)."""
+
+    class Meta:
+        model = Gallery
+        fields = ["project", "name", "description", "clients"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "clients": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["project"]
+        else:
+            self.fields["project"].queryset = Project.objects.for_user(user).active()
+            self.fields["project"].empty_label = None
+        self.fields["clients"].queryset = User.objects.filter(role=User.Role.CLIENT, is_active=True)
+        self.fields["clients"].required = False
+        self.fields["clients"].help_text = "Client accounts that see this gallery when they log in."
+
+    def clean(self):
+        data = super().clean()
+        project = data.get("project") if "project" in self.fields else self.instance.project
+        name = data.get("name")
+        if project and name and Gallery.objects.filter(project=project, name__iexact=name) \
+                .exclude(pk=self.instance.pk).exists():
+            self.add_error("name", f"“{project}” already has a gallery with this name.")
+        return data
+
+
+class ShareLinkForm(forms.ModelForm):
+    """A link's settings. The password is typed in clear and stored hashed; leaving it empty
+    keeps the current one (or none)."""
+
+    expires_on = forms.DateField(required=False, label="Expires on", widget=forms.DateInput(attrs={"type": "date"}))
+    never_expires = forms.BooleanField(required=False, label="Never expires")
+    new_password = forms.CharField(required=False, label="Password", max_length=128,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                                   help_text="Optional. Visitors type it once per browser.")
+    remove_password = forms.BooleanField(required=False, label="Remove the password")
+
+    class Meta:
+        model = ShareLink
+        fields = ["label", "allow_downloads", "show_settings"]
+        labels = {"allow_downloads": "Allow downloads", "show_settings": "Show prompts and settings"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        link = self.instance
+        if link.pk:
+            self.initial.setdefault("expires_on", timezone.localdate(link.expires_at) if link.expires_at else None)
+            self.initial.setdefault("never_expires", link.expires_at is None)
+        else:
+            self.initial.setdefault("expires_on", timezone.localdate() + timedelta(days=ShareLink.DEFAULT_DAYS))
+            del self.fields["remove_password"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("never_expires"):
+            data["expires_on"] = None
+        elif not data.get("expires_on") and "expires_on" not in self.errors:
+            self.add_error("expires_on", "Pick the day the link stops working, or tick “Never expires”.")
+        elif data.get("expires_on") and data["expires_on"] <= timezone.localdate():
+            self.add_error("expires_on", "The expiry has to be after today.")
+        if data.get("new_password") and len(data["new_password"]) < 6:
+            self.add_error("new_password", "Use at least 6 characters, or leave it empty for no password.")
+        return data
+
+    def save(self, commit=True):
+        link = super().save(commit=False)
+        day = self.cleaned_data["expires_on"]
+        # The link works to the end of its last day, in the site's time zone.
+        link.expires_at = (timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+                           if day else None)
+        if self.cleaned_data.get("remove_password"):
+            link.set_password("")
+        if self.cleaned_data.get("new_password"):
+            link.set_password(self.cleaned_data["new_password"])
+        if commit:
+            link.save()
+        return link
+
+
+class LinkPasswordForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autofocus": True, "autocomplete": "off"}))
+
+
+class VisitorNameForm(forms.Form):
+    name = forms.CharField(max_length=80, label="Your name",
+                           help_text="So the team knows who answered. Asked once in this browser.")
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError("Please give a name.")
+        return name
+
+
+class FeedbackForm(forms.Form):
+    ACTIONS = [("favourite", "Favourite"), ("approve", "Approve"), ("changes", "Request changes"),
+               ("clear", "Clear my answer")]
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    comment = forms.CharField(required=False, max_length=4000, label="What should change?",
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "changes" and not data.get("comment", "").strip():
+            self.add_error("comment", "Say what should change, so the team can act on it.")
+        return data
+
+
+class AddToGalleryForm(forms.Form):
+    gallery = forms.ModelChoiceField(queryset=Gallery.objects.none(), empty_label=None)
+
+    def __init__(self, *args, user, generation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["gallery"].queryset = Gallery.objects.for_team(user).filter(project=generation.project_id)

@@ -71,9 +71,12 @@ class GenerationQuerySet(models.QuerySet):
             return self.none()
         if user.is_admin_role:
             return self
-        if user.is_member_role:
-            return self.filter(owner=user)
-        return self.filter(project__clients=user, status=Generation.Status.COMPLETED)
+        if user.is_member_role:  # their own work, and what the team curated into galleries they can open
+            curated = GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user))
+            return self.filter(models.Q(owner=user) | models.Q(pk__in=curated.values("generation_id")))
+        # Clients: finished items of the galleries shared with them, nothing else.
+        shared = GalleryItem.objects.filter(gallery__clients=user)
+        return self.filter(status=Generation.Status.COMPLETED, pk__in=shared.values("generation_id"))
 
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
@@ -533,3 +536,307 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+# Galleries: what the team curates for clients, how it is shared, and what clients answer.
+
+
+class GalleryQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Galleries a user may open: the team's for projects they can use, shared ones for clients."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_admin_role:
+            return self
+        if user.is_member_role:
+            from higgsweb.models import Project
+
+            return self.filter(project__in=Project.objects.for_user(user))
+        return self.filter(clients=user)
+
+    def for_team(self, user):
+        """Galleries a user may change (curate, share, read feedback): never a client's."""
+        if not user.is_authenticated or not user.is_member_role:
+            return self.none()
+        return self.for_user(user)
+
+
+class Gallery(models.Model):
+    """A named selection of a project's finished generations, shown to clients in a chosen order."""
+
+    project = models.ForeignKey("higgsweb.Project", on_delete=models.CASCADE, related_name="galleries")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    clients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_galleries", limit_choices_to={"role": "client"},
+        help_text="Client accounts that see this gallery (and nothing else) when they log in.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = GalleryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "galleries"
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_gallery_name_per_project")]
+
+    def __str__(self):
+        return f"{self.name} ({self.project})"
+
+    def get_absolute_url(self):
+        return reverse("gallery-detail", args=[self.pk])
+
+    def visible_items(self):
+        """Items a client or link visitor sees: finished work, in the team's order."""
+        return (self.items.filter(generation__status=Generation.Status.COMPLETED)
+                .select_related("generation").prefetch_related("generation__outputs"))
+
+    def add(self, generation, by=None):
+        """Put a finished generation of this gallery's project at the end; (item, created)."""
+        if generation.project_id != self.project_id:
+            raise ValueError("Only work from the gallery's own project can go in it.")
+        if generation.status != Generation.Status.COMPLETED:
+            raise ValueError("Only finished work can go in a gallery.")
+        with transaction.atomic():
+            Gallery.objects.select_for_update().filter(pk=self.pk).first()  # one position at a time
+            last = self.items.aggregate(last=models.Max("position"))["last"]
+            return GalleryItem.objects.get_or_create(
+                gallery=self, generation=generation,
+                defaults={"position": 0 if last is None else last + 1, "added_by": by})
+
+    def move(self, item, to):
+        """Put `item` at 0-based position `to` (clamped) and number the rest 0..n-1 around it."""
+        self.renumber(item, to)
+
+    def renumber(self, item=None, to=0):
+        with transaction.atomic():
+            Gallery.objects.select_for_update().filter(pk=self.pk).first()
+            order = [pk for pk in self.items.order_by("position", "id").values_list("pk", flat=True)
+                     if item is None or pk != item.pk]
+            if item is not None:
+                order.insert(max(0, min(to, len(order))), item.pk)
+            for position, pk in enumerate(order):
+                GalleryItem.objects.filter(pk=pk).exclude(position=position).update(position=position)
+
+
+class GalleryItem(models.Model):
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="items")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="gallery_items")
+    position = models.PositiveIntegerField(default=0)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["gallery", "generation"], name="one_item_per_generation")]
+
+    def __str__(self):
+        return f"#{self.position + 1} of {self.gallery}"
+
+
+def link_expiry():
+    return timezone.now() + timedelta(days=ShareLink.DEFAULT_DAYS)
+
+
+def new_link_token():
+    return secrets.token_urlsafe(24)
+
+
+class ShareLinkQuerySet(models.QuerySet):
+    def by_token(self, raw):
+        """The link whose token is `raw`, compared in constant time; None if there is none."""
+        if not isinstance(raw, str) or len(raw) < ShareLink.PREFIX:
+            return None
+        for link in self.select_related("gallery", "gallery__project").filter(prefix=raw[:ShareLink.PREFIX]):
+            if secrets.compare_digest(link.token.encode(), raw.encode()):
+                return link
+        return None
+
+
+class ShareLink(models.Model):
+    """An unguessable URL that shows one gallery without an account, until it expires or is revoked."""
+
+    class State(models.TextChoices):
+        LIVE = "live", "Live"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    DEFAULT_DAYS = 30
+    PREFIX = 8
+    # Wrong passwords: this many from one address, or in all, within the window lock the form.
+    MAX_TRIES_PER_ADDRESS, MAX_TRIES_PER_LINK, TRIES_WINDOW = 5, 50, timedelta(minutes=15)
+
+    gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="links")
+    label = models.CharField(max_length=120, blank=True, help_text="Who the link is for, e.g. “Acme marketing”.")
+    token = models.CharField(max_length=64, unique=True, default=new_link_token, editable=False)
+    prefix = models.CharField(max_length=PREFIX, db_index=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, default=link_expiry,
+                                      help_text="Empty: the link never expires.")
+    password = models.CharField(max_length=128, blank=True, help_text="A hash; empty when there is no password.")
+    allow_downloads = models.BooleanField(default=True)
+    show_settings = models.BooleanField(default=False, help_text="Show prompts and settings (and put them in the ZIP).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.label or f"Link {self.prefix}…"
+
+    def save(self, *args, **kwargs):
+        self.prefix = self.token[:self.PREFIX]
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("share", args=[self.token])
+
+    @property
+    def public_url(self):
+        return settings.PUBLIC_BASE_URL + self.get_absolute_url()
+
+    @property
+    def state(self):
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at and self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.State.LIVE
+
+    @property
+    def is_live(self):
+        return self.state == self.State.LIVE
+
+    @property
+    def has_password(self):
+        return bool(self.password)
+
+    def set_password(self, raw):
+        from django.contrib.auth.hashers import make_password
+
+        self.password = make_password(raw) if raw else ""
+
+    def check_password(self, raw):
+        from django.contrib.auth.hashers import check_password
+
+        return bool(self.password) and check_password(raw, self.password)
+
+    def unlock_key(self):
+        """What the session remembers after a right password; it changes with the password."""
+        from django.utils.crypto import salted_hmac
+
+        return salted_hmac("share-link-unlock", f"{self.pk}:{self.password}").hexdigest()[:32]
+
+    def too_many_tries(self, address):
+        since = timezone.now() - self.TRIES_WINDOW
+        wrong = self.visits.filter(event=LinkVisit.Event.WRONG_PASSWORD, at__gte=since)
+        return (wrong.filter(address=address).count() >= self.MAX_TRIES_PER_ADDRESS
+                or wrong.count() >= self.MAX_TRIES_PER_LINK)
+
+    def record(self, event, request, detail=""):
+        return LinkVisit.objects.create(
+            link=self, event=event, address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", "")[:300], detail=detail[:300])
+
+
+class LinkVisit(models.Model):
+    """One thing a visitor did through a share link, for the team's visit log."""
+
+    class Event(models.TextChoices):
+        VIEW = "view", "Opened the gallery"
+        UNLOCK = "unlock", "Entered the password"
+        WRONG_PASSWORD = "wrong_password", "Wrong password"
+        LOCKED = "locked", "Too many wrong passwords"
+        REFUSED = "refused", "Opened an expired or revoked link"
+        DOWNLOAD = "download", "Downloaded a file"
+        ZIP = "zip", "Downloaded the ZIP"
+        FEEDBACK = "feedback", "Gave feedback"
+
+    link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="visits")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_event_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+
+class FeedbackQuerySet(models.QuerySet):
+    def for_team(self, user):
+        return self.filter(item__gallery__in=Gallery.objects.for_team(user))
+
+    def give(self, item, action, *, author_key, name, comment="", user=None, link=None):
+        """Record one answer: toggle the favourite, approve, request changes (with a comment)
+        or clear the verdict. The gallery's creator is told about verdicts."""
+        with transaction.atomic():
+            feedback, _ = self.select_for_update().get_or_create(
+                item=item, author_key=author_key, defaults={"name": name, "user": user, "link": link})
+            if action == "favourite":
+                feedback.favourite = not feedback.favourite
+            elif action == "clear":
+                feedback.verdict, feedback.comment = Feedback.Verdict.NONE, ""
+            else:
+                feedback.verdict = Feedback.Verdict.APPROVED if action == "approve" else Feedback.Verdict.CHANGES
+                feedback.comment = comment.strip()
+            feedback.name, feedback.updated_at = name, timezone.now()
+            feedback.link = link or feedback.link
+            feedback.save()
+        if action in ("approve", "changes"):
+            feedback.tell_team()
+        return feedback
+
+
+class Feedback(models.Model):
+    """One person's answer on one gallery item: a favourite, and approved or changes requested.
+    A client account answers as itself; a link visitor by the name they gave (kept in their session)."""
+
+    class Verdict(models.TextChoices):
+        NONE = "", "No verdict"
+        APPROVED = "approved", "Approved"
+        CHANGES = "changes", "Changes requested"
+
+    item = models.ForeignKey(GalleryItem, on_delete=models.CASCADE, related_name="feedback")
+    # "user:<id>" for a client account, "visitor:<random>" for a link visitor's session.
+    author_key = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="feedback")
+    link = models.ForeignKey(ShareLink, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback")
+    name = models.CharField(max_length=80)
+    favourite = models.BooleanField(default=False)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True, default="")
+    comment = models.TextField(blank=True, max_length=4000)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = FeedbackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "feedback"
+        constraints = [models.UniqueConstraint(fields=["item", "author_key"], name="one_feedback_per_person_item")]
+
+    def __str__(self):
+        return f"{self.name}: {self.get_verdict_display()}"
+
+    def tell_team(self):
+        from higgsweb.models import Notification
+        from higgsweb.notify import notify
+
+        gallery = self.item.gallery
+        owner = gallery.created_by
+        if owner is None or not owner.is_active or not owner.is_member_role:
+            return
+        said = f": “{self.comment[:120]}”" if self.comment else "."
+        verb = "approved" if self.verdict == self.Verdict.APPROVED else "asked for changes on"
+        notify(owner, Notification.Kind.FEEDBACK, f"{self.name} {verb} item {self.item.position + 1} of "
+               f"“{gallery.name}”{said}", reverse("gallery-detail", args=[gallery.pk]) + f"#item-{self.item.pk}")

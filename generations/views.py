@@ -18,8 +18,9 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from characters.models import Style
 from generations import catalogue, higgsfield, pricing, tasks, webhooks
 from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
-from generations.models import ApiToken, Generation, Output, Upload, WebhookDelivery
+from generations.models import ApiToken, Gallery, Generation, Output, Upload, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
+from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
 
@@ -29,6 +30,23 @@ log = logging.getLogger("generations.views")
 def _get_generation_for_user(request, pk):
     qs = Generation.objects.for_user(request.user).select_related("owner", "project")
     return get_object_or_404(qs, pk=pk)
+
+
+def _get_sweep_for_user(request, pk):
+    generations = list(Generation.objects.for_user(request.user).filter(sweep=pk).prefetch_related("outputs")
+                       .order_by("created_at"))
+    if not generations:
+        raise Http404
+    return generations
+
+
+def _get_output_for_user(request, pk):
+    visible = Generation.objects.for_user(request.user)
+    return get_object_or_404(Output.objects.select_related("generation").filter(generation__in=visible), pk=pk)
+
+
+def _get_upload_for_user(request, pk):
+    return get_object_or_404(Upload.objects.for_user(request.user), pk=pk)
 
 
 def _require_member(request):
@@ -60,12 +78,15 @@ def _start_form(request):
 @login_required
 @require_GET
 def gallery(request):
+    if request.user.is_client_role:  # clients see the galleries shared with them, not the studio's
+        return redirect("gallery-index")
     template_name = "generations/gallery.html"
     if request.htmx and request.htmx.target == "generation-list":
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
     generations = (Generation.objects.for_user(request.user).matching(**filters.filters()).with_credits()
-                   .select_related("owner", "project").prefetch_related("outputs"))
+                   .select_related("owner", "project")
+                   .prefetch_related("outputs", "gallery_items__gallery", "project__galleries"))
     page = Paginator(generations, 48).get_page(request.GET.get("page"))
     form = _start_form(request) if request.user.is_member_role and not request.htmx else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
@@ -150,12 +171,9 @@ def _start_all(user, form):
 
 
 @login_required
+@found(_get_sweep_for_user)
 @require_GET
-def sweep(request, pk):
-    generations = list(Generation.objects.for_user(request.user).filter(sweep=pk).prefetch_related("outputs")
-                       .order_by("created_at"))
-    if not generations:
-        raise Http404
+def sweep(request, generations):
     styles = list(dict.fromkeys(g.params.get("style_id", "") for g in generations))
     seeds = list(dict.fromkeys(g.seed for g in generations))
     cells = {(g.params.get("style_id", ""), g.seed): g for g in generations}
@@ -166,9 +184,9 @@ def sweep(request, pk):
 
 
 @login_required
+@found(_get_generation_for_user)
 @require_GET
-def generation_card(request, pk):
-    generation = _get_generation_for_user(request, pk)
+def generation_card(request, generation):
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING
@@ -181,10 +199,10 @@ def _card(request, generation):
 
 
 @login_required
+@found(_get_generation_for_user)
 @require_POST
-def generation_cancel(request, pk):
+def generation_cancel(request, generation):
     _require_member(request)
-    generation = _get_generation_for_user(request, pk)
     tasks.request_cancel(generation)
     if request.htmx:
         return _card(request, generation)
@@ -192,10 +210,10 @@ def generation_cancel(request, pk):
 
 
 @login_required
+@found(_get_generation_for_user)
 @require_POST
-def generation_retry(request, pk):
+def generation_retry(request, original):
     _require_member(request)
-    original = _get_generation_for_user(request, pk)
     if not original.is_retryable:
         messages.error(request, "Only failed, blocked or canceled jobs can be retried.")
         return redirect(original)
@@ -210,20 +228,20 @@ def generation_retry(request, pk):
 
 
 @login_required
+@found(_get_generation_for_user)
 @require_GET
-def generation_detail(request, pk):
-    generation = _get_generation_for_user(request, pk)
+def generation_detail(request, generation):
     ctx = {"generation": generation, "events": generation.events.all(),
-           "params_json": json.dumps(generation.params, indent=2)}
+           "params_json": json.dumps(generation.params, indent=2),
+           "placements": generation.gallery_items.filter(gallery__in=Gallery.objects.for_team(request.user))
+           .select_related("gallery").prefetch_related("feedback")}
     return render(request, "generations/detail.html", ctx)
 
 
 @login_required
+@found(_get_output_for_user)
 @require_GET
-def output_file(request, pk, variant="file"):
-    output = get_object_or_404(Output.objects.select_related("generation"), pk=pk)
-    if not Generation.objects.for_user(request.user).filter(pk=output.generation_id).exists():
-        raise Http404
+def output_file(request, output, variant="file"):
     stored = output.thumbnail if variant == "thumb" else output.file
     if not stored:
         raise Http404("Not archived yet")
@@ -245,9 +263,9 @@ def _file_response(stored, content_type):
 
 
 @login_required
+@found(_get_upload_for_user)
 @require_GET
-def upload_file(request, pk):
-    upload = get_object_or_404(Upload.objects.for_user(request.user), pk=pk)
+def upload_file(request, upload):
     return _file_response(upload.file, upload.content_type)
 
 

@@ -15,7 +15,6 @@ class HiggswebUserAdmin(UserAdmin):
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "archived", "created_at"]
-    filter_horizontal = ["clients"]
 
 
 @admin.register(Budget)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations.models import Generation
 from higgsweb import ledger
+from higgsweb.access import found
 from higgsweb.models import LedgerEntry, Project, ProviderBalance, User
 
 Kind = LedgerEntry.Kind
@@ -138,10 +139,14 @@ def audit_csv(request):
     return response
 
 
-@require_GET
-def audit_generation(request, pk):
+def _get_generation_for_admin(request, pk):
     _require_admin(request)
-    generation = get_object_or_404(Generation.objects.select_related("owner", "project", "account"), pk=pk)
+    return get_object_or_404(Generation.objects.select_related("owner", "project", "account"), pk=pk)
+
+
+@found(_get_generation_for_admin)
+@require_GET
+def audit_generation(request, generation):
     entries = generation.ledger_entries.select_related("created_by").order_by("created_at", "id")
     hold = entries.filter(kind=Kind.HOLD).first()
     ctx = {"generation": generation, "entries": entries, "estimate": hold.amount if hold else None,
@@ -161,10 +166,9 @@ def reconciliation(request):
     return render(request, "audit/reconciliation.html", ctx)
 
 
+@found(_get_generation_for_admin)
 @require_POST
-def reconciliation_resolve(request, pk):
-    _require_admin(request)
-    generation = get_object_or_404(Generation, pk=pk)
+def reconciliation_resolve(request, generation):
     ledger.resolve(generation, by=request.user)
     messages.success(request, f"Ledger entries added for {generation.pk}.")
     return redirect("audit-reconciliation")

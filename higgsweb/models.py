@@ -33,12 +33,11 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(archived=False)
 
     def for_user(self, user):
-        """Projects a user may see: all for team members, shared ones for clients."""
-        if not user.is_authenticated:
+        """Projects a user may work in: all for team members, none for clients (they see
+        galleries shared with them, not projects)."""
+        if not user.is_authenticated or not user.is_member_role:
             return self.none()
-        if user.is_member_role:
-            return self
-        return self.filter(clients=user)
+        return self
 
 
 class Project(models.Model):
@@ -46,11 +45,6 @@ class Project(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
-    clients = models.ManyToManyField(
-        "higgsweb.User", blank=True, related_name="shared_projects",
-        limit_choices_to={"role": "client"},
-        help_text="Client accounts that may view this project's gallery.",
-    )
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -63,7 +57,7 @@ class Project(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("project-gallery", args=[self.pk])
+        return reverse("gallery") + f"?by_project={self.pk}"
 
 
 class Budget(models.Model):
@@ -165,6 +159,8 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         BUDGET = "budget", "Budget warning"
         JOB = "job", "Job finished"
+        SHARED = "shared", "Gallery shared"
+        FEEDBACK = "feedback", "Client feedback"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=8, choices=Kind.choices)

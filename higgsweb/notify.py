@@ -17,7 +17,7 @@ from higgsweb.models import Budget, Notification, User
 
 # Gallery pages and the cards they poll count as "looking"; record it at most this often.
 SEEN_EVERY = timedelta(seconds=30)
-GALLERY_URL_NAMES = {"gallery", "generation-card", "project-gallery"}
+GALLERY_URL_NAMES = {"gallery", "generation-card"}
 
 
 def away_after():

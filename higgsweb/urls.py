@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from generations import api
+from generations import api, sharing
 from generations import views as g
 from higgsweb import audit
 from higgsweb import views as h
@@ -17,8 +17,29 @@ urlpatterns = [
     path("g/<uuid:pk>/card/", g.generation_card, name="generation-card"),
     path("g/<uuid:pk>/cancel/", g.generation_cancel, name="generation-cancel"),
     path("g/<uuid:pk>/retry/", g.generation_retry, name="generation-retry"),
+    path("g/<uuid:pk>/galleries/", sharing.generation_galleries, name="generation-galleries"),
     path("files/<int:pk>/", g.output_file, name="output-file"),
     path("files/<int:pk>/thumb/", g.output_file, {"variant": "thumb"}, name="output-thumb"),
+    path("galleries/", sharing.gallery_index, name="gallery-index"),
+    path("galleries/new/", sharing.gallery_create, name="gallery-create"),
+    path("galleries/feedback/", sharing.feedback_list, name="feedback-list"),
+    path("galleries/<int:pk>/", sharing.gallery_detail, name="gallery-detail"),
+    path("galleries/<int:pk>/edit/", sharing.gallery_edit, name="gallery-edit"),
+    path("galleries/<int:pk>/delete/", sharing.gallery_delete, name="gallery-delete"),
+    path("galleries/<int:pk>/download.zip", sharing.gallery_zip, name="gallery-zip"),
+    path("galleries/<int:pk>/items/<int:item>/move/", sharing.gallery_item_move, name="gallery-item-move"),
+    path("galleries/<int:pk>/items/<int:item>/remove/", sharing.gallery_item_remove, name="gallery-item-remove"),
+    path("galleries/<int:pk>/items/<int:item>/feedback/", sharing.gallery_item_feedback,
+         name="gallery-item-feedback"),
+    path("galleries/<int:pk>/links/", sharing.link_create, name="gallery-link-create"),
+    path("galleries/<int:pk>/links/<int:link>/", sharing.link_detail, name="gallery-link"),
+    path("galleries/<int:pk>/links/<int:link>/revoke/", sharing.link_revoke, name="gallery-link-revoke"),
+    path("s/<str:token>/", sharing.share, name="share"),
+    path("s/<str:token>/name/", sharing.share_name, name="share-name"),
+    path("s/<str:token>/items/<int:item>/feedback/", sharing.share_feedback, name="share-feedback"),
+    path("s/<str:token>/files/<int:pk>/", sharing.share_file, name="share-file"),
+    path("s/<str:token>/thumbs/<int:pk>/", sharing.share_file, {"variant": "thumb"}, name="share-thumb"),
+    path("s/<str:token>/download.zip", sharing.share_zip, name="share-zip"),
     path("characters/", include("characters.urls")),
     path("uploads/<int:pk>/", g.upload_file, name="upload-file"),
     path("u/<str:token>/", g.upload_public, name="upload-public"),

@@ -4,7 +4,7 @@ simulator on a free loopback port."""
 import pytest
 from django_q.conf import Conf
 
-from generations.models import ProviderAccount
+from generations.models import Gallery, ProviderAccount
 from higgsweb.models import Project, User
 from higgsweb.simulator.app import Config, Simulator
 from higgsweb.simulator.server import SimulatorServer
@@ -52,9 +52,11 @@ def bob(db):
 
 @pytest.fixture
 def carol(db, project):
-    """A client of the project: sees finished work shared with her, nothing else."""
+    """A client: sees the finished items of the galleries shared with her, nothing else.
+    `carol.gallery` is one such gallery of the project (empty until a test adds work)."""
     user = User.objects.create_user("carol", password="pw-carol-123", role=User.Role.CLIENT)
-    project.clients.add(user)
+    user.gallery = Gallery.objects.create(project=project, name="For Carol")
+    user.gallery.clients.add(user)
     return user
 
 

@@ -42,9 +42,11 @@ def test_other_members_get_404(client, bob, done):
     assert client.get(f"/files/{done.outputs.get().pk}/").status_code == 404
 
 
-def test_client_sees_finished_work_of_shared_projects_only(client, carol, done, pending):
+def test_client_sees_finished_work_of_shared_galleries_only(client, carol, done, pending):
+    carol.gallery.add(done)
     client.force_login(carol)
-    html = client.get("/").content.decode()
+    assert client.get("/")["Location"] == "/galleries/"
+    html = client.get(f"/galleries/{carol.gallery.pk}/").content.decode()
     assert f"/files/{done.outputs.get().pk}/thumb/" in html
     assert "a finished fox" not in html  # prompts stay with the team
     assert "a pending owl" not in html

@@ -30,3 +30,8 @@ document.addEventListener("input", (event) => {
     option.hidden = Boolean(query) && !option.textContent.toLowerCase().includes(query);
   });
 });
+
+// data-select-on-focus on a read-only input (a share link's address): select it all for copying.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches?.("input[data-select-on-focus]")) event.target.select();
+});
