@@ -411,7 +411,7 @@ class LinkPasswordForm(forms.Form):
 
 
 class VisitorNameForm(forms.Form):
-    name = forms.CharField(max_length=80, label="Your name",
+    name = forms.CharField(max_length=80, label="Your name", error_messages={"required": "Please give a name."},
                            help_text="So the team knows who answered. Asked once in this browser.")
 
     def clean_name(self):

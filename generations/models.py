@@ -731,7 +731,7 @@ class ShareLink(models.Model):
         """What the session remembers after a right password; it changes with the password."""
         from django.utils.crypto import salted_hmac
 
-        return salted_hmac("share-link-unlock", f"{self.pk}:{self.password}").hexdigest()[:32]
+        return salted_hmac("share-link-unlock", f"{self.pk}:{self.password}", algorithm="sha256").hexdigest()[:32]
 
     def too_many_tries(self, address):
         since = timezone.now() - self.TRIES_WINDOW

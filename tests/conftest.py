@@ -78,3 +78,34 @@ def simulator(settings):
 @pytest.fixture
 def account(db, simulator):
     return ProviderAccount.objects.default()
+
+
+@pytest.fixture
+def finished(db):
+    """make(owner, project, prompt, kind="image"): a completed generation whose output is saved
+    in private storage (a real PNG and WEBP thumbnail for images; a stand-in MP4 for video)."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from generations.models import Generation, Output
+
+    def png(colour, fmt="PNG"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), colour).save(buffer, fmt)
+        return buffer.getvalue()
+
+    def make(owner, project, prompt, kind="image", colour=(200, 80, 40)):
+        generation = Generation.objects.create(
+            owner=owner, project=project, model_id="higgsfield-ai/soul/standard", status="completed",
+            archived=True, params={"prompt": prompt, "seed": 4242, "aspect_ratio": "4:3", "resolution": "720p"})
+        output = Output(generation=generation, kind=kind, provider_url="https://cdn.example/x", width=64, height=48,
+                        content_type="image/png" if kind == "image" else "video/mp4")
+        data = png(colour) if kind == "image" else b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+        output.file.save("x.png" if kind == "image" else "x.mp4", ContentFile(data), save=False)
+        output.thumbnail.save("x.webp", ContentFile(png(colour, "WEBP")), save=False)
+        output.archived_at = generation.created_at
+        output.save()
+        return generation
+    return make
