@@ -192,6 +192,7 @@ def test_a_visitor_gives_a_name_once_then_approves_and_asks_for_changes(client, 
     client.force_login(alice)
     log = client.get(f"/galleries/{gallery.pk}/links/{link.pk}/").content.decode()
     assert "Bea Client: changes on item 2" in log and "Opened the gallery" in log
+    assert '<span class="badge badge-link-live">Live</span>' in log
 
 
 def test_the_team_edits_a_links_expiry_and_password(client, alice, gallery):
