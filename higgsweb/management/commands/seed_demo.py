@@ -2,6 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from generations.models import Gallery, Generation
 from higgsweb.models import Project, User
 
 DEMO_USERS = [
@@ -12,7 +13,8 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (admin, member, client) and a demo project if they are missing."
+    help = ("Create the demo users (admin, member, client), a demo project and a gallery shared with the "
+            "client if they are missing.")
 
     def handle(self, *args, **options):
         project, _ = Project.objects.get_or_create(
@@ -28,5 +30,17 @@ class Command(BaseCommand):
             else:
                 note = " (existing account; password unchanged)"
             if role == User.Role.CLIENT:
-                project.clients.add(user)
+                self.share_demo_gallery(project, user)
             self.stdout.write(f"{role}: {username} / {password}{note}")
+
+    def share_demo_gallery(self, project, client):
+        """The client's one shared gallery, with a few finished generations of the project if there are any."""
+        gallery, created = Gallery.objects.get_or_create(
+            project=project, name="Client picks",
+            defaults={"description": "Work the team chose for the client.",
+                      "created_by": User.objects.filter(username="member").first()})
+        gallery.clients.add(client)
+        if created:
+            finished = Generation.objects.filter(project=project, status="completed").order_by("-created_at")
+            for generation in finished[:3]:
+                gallery.add(generation)
