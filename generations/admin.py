@@ -1,7 +1,20 @@
 from django import forms
 from django.contrib import admin
 
-from generations.models import ApiToken, Generation, Output, ProviderAccount, StatusEvent, Upload, WebhookDelivery
+from generations.models import (
+    ApiToken,
+    Feedback,
+    Gallery,
+    GalleryItem,
+    Generation,
+    LinkVisit,
+    Output,
+    ProviderAccount,
+    ShareLink,
+    StatusEvent,
+    Upload,
+    WebhookDelivery,
+)
 
 
 class ProviderAccountForm(forms.ModelForm):
@@ -66,3 +79,40 @@ class GenerationAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["webhook_id", "surface", "request_id", "received_at"]
     readonly_fields = ["webhook_id", "surface", "request_id", "payload", "received_at"]
+
+
+class GalleryItemInline(admin.TabularInline):
+    model = GalleryItem
+    extra = 0
+    raw_id_fields = ["generation"]
+    readonly_fields = ["added_by", "added_at"]
+
+
+@admin.register(Gallery)
+class GalleryAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "created_by", "created_at"]
+    list_filter = ["project"]
+    filter_horizontal = ["clients"]
+    inlines = [GalleryItemInline]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    """The password is only ever set from the gallery page (it is stored hashed)."""
+
+    list_display = ["__str__", "gallery", "expires_at", "revoked_at", "allow_downloads", "show_settings"]
+    exclude = ["password"]
+    readonly_fields = ["token", "prefix", "created_by", "created_at"]
+
+
+@admin.register(LinkVisit)
+class LinkVisitAdmin(admin.ModelAdmin):
+    list_display = ["at", "link", "event", "address", "detail"]
+    list_filter = ["event"]
+    readonly_fields = ["link", "event", "at", "address", "user_agent", "detail"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["updated_at", "name", "item", "verdict", "favourite"]
+    list_filter = ["verdict", "favourite"]

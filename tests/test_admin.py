@@ -5,12 +5,13 @@ from django.contrib import admin
 from generations.models import ProviderAccount
 
 OUR_APPS = ("higgsweb", "generations", "characters")
+INLINE = ("StatusEvent", "Output", "CharacterPhoto", "GalleryItem")  # shown inline on their parent
 
 
 def test_every_model_of_ours_is_in_the_admin():
     missing = [m.__name__ for m in apps.get_models() if m._meta.app_label in OUR_APPS
-               and m not in admin.site._registry and m.__name__ not in ("StatusEvent", "Output", "CharacterPhoto")]
-    assert missing == []  # (those three are shown inline on their parent)
+               and m not in admin.site._registry and m.__name__ not in INLINE]
+    assert missing == []
 
 
 @pytest.mark.parametrize("model", [m for m in admin.site._registry if m._meta.app_label in OUR_APPS],
