@@ -54,17 +54,17 @@ def visible(model):
 
 
 def describe(request, generation):
-    estimate = pricing.estimate_credits(generation.model_id, generation.params)
-    charged = ledger.net(generation=generation)  # held while running; the final charge, or 0 once refunded
     outputs = [{"kind": o.kind, "url": request.build_absolute_uri(reverse("api-output", args=[o.pk])),
                 "archived": o.is_archived} for o in generation.outputs.all()]
     body = {"id": str(generation.pk), "model": generation.model_id, "status": generation.status,
-            "project": generation.project_id, "error": generation.error, "field_errors": generation.field_errors,
-            "credits": str(charged), "usd": str(pricing.credits_to_usd(charged)), "estimate": str(estimate),
             "outputs": outputs, "created_at": generation.created_at.isoformat()}
-    if not request.user.is_client_role:  # prompts and settings stay with the team
-        body["params"] = generation.params
-    return body
+    if request.user.is_client_role:  # prompts, settings, costs and projects stay with the team
+        return body
+    estimate = pricing.estimate_credits(generation.model_id, generation.params)
+    charged = ledger.net(generation=generation)  # held while running; the final charge, or 0 once refunded
+    return body | {"project": generation.project_id, "error": generation.error,
+                   "field_errors": generation.field_errors, "params": generation.params, "credits": str(charged),
+                   "usd": str(pricing.credits_to_usd(charged)), "estimate": str(estimate)}
 
 
 @require_GET

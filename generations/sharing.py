@@ -152,9 +152,7 @@ def _viewer_item(request, viewer, item, form=None):
 # The team's pages, and client accounts' view of what is shared with them.
 
 
-@login_required
-@require_GET
-def gallery_index(request):
+def _index(request, form=None):
     galleries = (Gallery.objects.for_user(request.user).select_related("project")
                  .annotate(item_count=Count("items", distinct=True)))
     if request.user.is_member_role:
@@ -162,8 +160,14 @@ def gallery_index(request):
         galleries = galleries.annotate(changes=Count("items__feedback", filter=changes, distinct=True),
                                        live_links=Count("links", filter=Q(links__revoked_at__isnull=True),
                                                         distinct=True))
-    ctx = {"galleries": galleries, "form": GalleryForm(user=request.user) if request.user.is_member_role else None}
-    return render(request, "galleries/index.html", ctx)
+        form = form or GalleryForm(user=request.user)
+    return render(request, "galleries/index.html", {"galleries": galleries, "form": form})
+
+
+@login_required
+@require_GET
+def gallery_index(request):
+    return _index(request)
 
 
 @login_required
@@ -173,8 +177,7 @@ def gallery_create(request):
         raise Http404
     form = GalleryForm(request.POST, user=request.user)
     if not form.is_valid():
-        return render(request, "galleries/index.html", {"galleries": Gallery.objects.for_user(request.user),
-                                                        "form": form})
+        return _index(request, form)
     gallery = form.save(commit=False)
     gallery.created_by = request.user
     gallery.save()
@@ -282,7 +285,7 @@ def generation_galleries(request, generation):
     if request.htmx:
         generation.refresh_from_db()
         return render(request, "generations/gallery.html#generation-card", {"generation": generation})
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/g/") else generation)
+    return redirect("gallery")
 
 
 @login_required

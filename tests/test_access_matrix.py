@@ -238,4 +238,5 @@ def test_client_a_lists_and_fragments_show_only_a_s_own_objects(client, world):
     own = pages["gallery page"].content.decode()
     assert f"/files/{a.outputs[0].pk}/thumb/" in own and f'item-{item.pk}"' in own  # the check can see ids
     assert "Ann gallery" in pages["notifications"].content.decode()
+    assert set(pages["api"].json()) == {"id", "model", "status", "outputs", "created_at"}  # no prompt or cost
     assert f"/s/{a.link.token}/thumbs/{a.outputs[0].pk}/" in pages["share link"].content.decode()
