@@ -15,6 +15,7 @@ from django_q.tasks import async_task
 
 from generations import archive, higgsfield, inputs
 from generations.models import Generation, ProviderAccount, WebhookDelivery, record_result
+from higgsweb import logs
 
 log = logging.getLogger("generations.tasks")
 Status = Generation.Status
@@ -57,17 +58,18 @@ def _load(generation_id):
 def leased(step):
     """Run a step only while holding the job's lease, and always give it back."""
     def wrapper(generation_id):
-        generation = _load(generation_id)
-        if generation is None or not generation.acquire_lease(lease_seconds()):
-            return None
-        outer, _running.deferred = getattr(_running, "deferred", None), []
-        try:
-            return step(generation)
-        finally:
-            generation.release_lease()
-            deferred, _running.deferred = _running.deferred, outer
-            for follow_up in deferred:
-                enqueue(*follow_up)
+        with logs.bound(generation_id=generation_id):
+            generation = _load(generation_id)
+            if generation is None or not generation.acquire_lease(lease_seconds()):
+                return None
+            outer, _running.deferred = getattr(_running, "deferred", None), []
+            try:
+                return step(generation)
+            finally:
+                generation.release_lease()
+                deferred, _running.deferred = _running.deferred, outer
+                for follow_up in deferred:
+                    enqueue(*follow_up)
     wrapper.__name__ = step.__name__
     wrapper.__doc__ = step.__doc__
     return wrapper
