@@ -16,6 +16,7 @@ from django_q.tasks import async_task
 from generations import archive, higgsfield, inputs
 from generations.models import Generation, ProviderAccount, WebhookDelivery, record_result
 from higgsweb import logs
+from higgsweb.models import WorkerHeartbeat
 
 log = logging.getLogger("generations.tasks")
 Status = Generation.Status
@@ -23,6 +24,7 @@ Source = Generation.Source
 MAX_ATTEMPTS = 3
 POLL_MAX_INTERVAL = 60.0
 DEADLINE = timedelta(hours=6)
+HEARTBEAT_SECONDS = 10
 HINT_ONLY_SURFACES = ("pixazo",)  # callbacks carry no signature: they only trigger a poll
 
 
@@ -367,8 +369,12 @@ def sweep(seconds=None):
 
     deadline = time.monotonic() + seconds
     total = 0
+    next_beat = 0.0
     while True:
         fresh_connection()
+        if time.monotonic() >= next_beat:  # tells the health page a worker is alive
+            WorkerHeartbeat.beat()
+            next_beat = time.monotonic() + HEARTBEAT_SECONDS
         total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
             return total

@@ -22,7 +22,7 @@ generation_id_var = contextvars.ContextVar("generation_id", default="")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
-_CONTEXT = ("request_id", "generation_id")
+_CONTEXT = ("request_id", "generation_id", "ids")
 
 access_log = logging.getLogger("higgsweb.request")
 
@@ -51,6 +51,8 @@ class ContextFilter(logging.Filter):
         for name, var in (("request_id", request_id_var), ("generation_id", generation_id_var)):
             if not getattr(record, name, ""):
                 setattr(record, name, var.get())
+        # For the plain format: "[request id] " / "[generation id] ", or nothing.
+        record.ids = "".join(f"[{value}] " for value in (record.request_id, record.generation_id) if value)
         return True
 
 
@@ -65,7 +67,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in _CONTEXT:
+        for name in ("request_id", "generation_id"):
             if value := getattr(record, name, ""):
                 entry[name] = value
         for key, value in vars(record).items():

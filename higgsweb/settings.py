@@ -179,6 +179,7 @@ if PRODUCTION:
     # HTTPS only. Behind a proxy that terminates TLS, name the header it sets, e.g.
     # SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only if the proxy always sets or strips it).
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
     if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
         SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
@@ -305,7 +306,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "higgsweb.logs.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s%(generation_id)s] %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(ids)s%(message)s"},
         "json": {"()": "higgsweb.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
