@@ -62,3 +62,22 @@ def test_no_template_uses_code_the_policy_blocks(kind):
              for folder in TEMPLATE_DIRS for path in folder.rglob("*.html")
              for text in [path.read_text()] for match in pattern.finditer(text)]
     assert not found, f"{kind} in {found}"
+
+
+@pytest.mark.browser
+def test_the_browser_fixture_catches_a_violation(browser_page, alice):
+    """The guard the browser tests rely on: inline code is blocked and reported."""
+    page = browser_page
+    page.goto("/login/")
+    assert page.csp_violations == []
+    page.evaluate("""() => {
+        const script = document.createElement("script");
+        script.textContent = "document.body.dataset.ran = 'yes'";
+        document.head.append(script);
+        document.body.insertAdjacentHTML("beforeend", '<p style="color: red">styled</p>');
+    }""")
+    page.wait_for_timeout(200)
+    assert page.get_attribute("body", "data-ran") is None  # the inline script did not run
+    assert any("script-src" in text for text in page.csp_violations)
+    assert any("style-src" in text for text in page.csp_violations)
+    page.csp_violations.clear()  # seen and expected: do not fail this test for it
