@@ -3,7 +3,8 @@
 `browser_page` (a fixture, registered in conftest.py) is a Playwright Page in a fresh
 context whose base URL is the live server, so `page.goto("/login/")` works. It fails the test
 if the page reports any Content Security Policy violation, and when a test fails it saves a
-full-page screenshot and the page's HTML to SCREENSHOT_DIR (default: test-artifacts/).
+full-page screenshot and the page's HTML to SCREENSHOT_DIR (default: test-artifacts/);
+SCREENSHOTS=always keeps them for passing tests too.
 `log_in(page, username, password)` signs in through the login form; `htmx_idle(page)` waits
 for htmx to finish swapping. Page-side waits must not evaluate strings (the CSP forbids eval):
 use locators with `expect(...)`, or `page.evaluate` with a function.
@@ -73,7 +74,8 @@ def browser_page(request, live_server, monkeypatch):
             yield page
         finally:
             report = getattr(request.node, "rep_call", None)
-            if report is not None and report.failed and not page.is_closed():
+            failed = report is not None and report.failed
+            if (failed or os.environ.get("SCREENSHOTS") == "always") and not page.is_closed():
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 name = artifact_name(request.node.nodeid)
                 page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
