@@ -105,3 +105,8 @@ def test_an_admin_filters_the_audit_and_the_csv_matches_the_page(browser_page, a
     assert {row["user"] for row in entries} == {"alice"}
     assert sum(Decimal(row["credits"]) for row in entries) == alice_total
     assert Decimal(total_row["credits"]) == alice_total
+
+    # The health page is one click away and renders under the same policy.
+    page.get_by_role("link", name="Health").click()
+    expect(page.locator("#health-worker")).to_contain_text("no heartbeat")
+    expect(page.locator("#health-queue")).to_contain_text("waiting")
