@@ -320,5 +320,6 @@ LOGGING = {
         "higgsweb": {"level": LOG_LEVEL},
         "generations": {"level": LOG_LEVEL},
         "characters": {"level": LOG_LEVEL},
+        "django-q": {"level": LOG_LEVEL},  # cluster start and stop, task failures
     },
 }
