@@ -122,6 +122,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
             },
+            # Tests use a file too: the live server's thread and the test then wait for each other
+            # (busy timeout) instead of failing with "table is locked" as a shared in-memory database does.
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", BASE_DIR / "test-db.sqlite3")},
         }
     }
 IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
