@@ -59,4 +59,4 @@ bench: install
 	$(BIN)/python manage.py benchmark --jobs 20
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts
+	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3*
