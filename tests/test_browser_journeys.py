@@ -110,3 +110,11 @@ def test_an_admin_filters_the_audit_and_the_csv_matches_the_page(browser_page, a
     page.get_by_role("link", name="Health").click()
     expect(page.locator("#health-worker")).to_contain_text("no heartbeat")
     expect(page.locator("#health-queue")).to_contain_text("waiting")
+
+    # Django's admin works under the policy too (its scripts are files, its styles sheets).
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    page.goto("/admin/higgsweb/project/add/")
+    expect(page.locator("#project_form")).to_be_visible()
+    page.goto("/admin/generations/generation/")
+    expect(page.locator("#changelist")).to_be_visible()
