@@ -9,7 +9,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # honcho gives each process its own PORT, so the app's public URL is passed explicitly.
 export PORT SIM_PORT PUBLIC_BASE_URL
 
-.PHONY: install run test test-suite lint migrate demo clean bench
+.PHONY: install run test test-suite lint migrate demo clean bench browser
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (found %s)" % sys.version.split()[0]'
@@ -36,7 +36,18 @@ run: demo
 	@echo ""
 	exec $(BIN)/honcho start -f Procfile
 
-test: install test-suite lint
+test: install browser test-suite lint
+
+# The browser tests drive the system Chromium; install it with apt when it is missing and we may.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "No /usr/bin/chromium (and no root to install it): the browser tests will be skipped."; \
+	  fi; \
+	fi
 
 test-suite:
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -48,4 +59,4 @@ bench: install
 	$(BIN)/python manage.py benchmark --jobs 20
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3*

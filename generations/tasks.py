@@ -15,6 +15,8 @@ from django_q.tasks import async_task
 
 from generations import archive, higgsfield, inputs
 from generations.models import Generation, ProviderAccount, WebhookDelivery, record_result
+from higgsweb import logs
+from higgsweb.models import WorkerHeartbeat
 
 log = logging.getLogger("generations.tasks")
 Status = Generation.Status
@@ -22,6 +24,7 @@ Source = Generation.Source
 MAX_ATTEMPTS = 3
 POLL_MAX_INTERVAL = 60.0
 DEADLINE = timedelta(hours=6)
+HEARTBEAT_SECONDS = 10
 HINT_ONLY_SURFACES = ("pixazo",)  # callbacks carry no signature: they only trigger a poll
 
 
@@ -57,17 +60,18 @@ def _load(generation_id):
 def leased(step):
     """Run a step only while holding the job's lease, and always give it back."""
     def wrapper(generation_id):
-        generation = _load(generation_id)
-        if generation is None or not generation.acquire_lease(lease_seconds()):
-            return None
-        outer, _running.deferred = getattr(_running, "deferred", None), []
-        try:
-            return step(generation)
-        finally:
-            generation.release_lease()
-            deferred, _running.deferred = _running.deferred, outer
-            for follow_up in deferred:
-                enqueue(*follow_up)
+        with logs.bound(generation_id=generation_id):
+            generation = _load(generation_id)
+            if generation is None or not generation.acquire_lease(lease_seconds()):
+                return None
+            outer, _running.deferred = getattr(_running, "deferred", None), []
+            try:
+                return step(generation)
+            finally:
+                generation.release_lease()
+                deferred, _running.deferred = _running.deferred, outer
+                for follow_up in deferred:
+                    enqueue(*follow_up)
     wrapper.__name__ = step.__name__
     wrapper.__doc__ = step.__doc__
     return wrapper
@@ -365,8 +369,12 @@ def sweep(seconds=None):
 
     deadline = time.monotonic() + seconds
     total = 0
+    next_beat = 0.0
     while True:
         fresh_connection()
+        if time.monotonic() >= next_beat:  # tells the health page a worker is alive
+            WorkerHeartbeat.beat()
+            next_beat = time.monotonic() + HEARTBEAT_SECONDS
         total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
             return total

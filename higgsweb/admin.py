@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from higgsweb.models import Budget, LedgerEntry, Notification, Project, ProviderBalance, User
+from higgsweb.models import Budget, LedgerEntry, Notification, Project, ProviderBalance, User, WorkerHeartbeat
 
 
 @admin.register(User)
@@ -50,5 +50,14 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(ProviderBalance)
 class ProviderBalanceAdmin(admin.ModelAdmin):
-    list_display = ["read_at", "account", "credits", "note"]
-    readonly_fields = ["account", "credits", "note", "read_at"]
+    list_display = ["read_at", "account", "credits", "key_valid", "note"]
+    readonly_fields = ["account", "credits", "key_valid", "note", "read_at"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ("worker", "seen_at")
+    readonly_fields = ("worker", "seen_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -255,13 +255,19 @@ def read_provider_balances():
     readings = []
     for account in ProviderAccount.objects.filter(active=True):
         on_simulator = settings.USE_SIMULATOR and account.base_url.rstrip("/").startswith(settings.SIMULATOR_URL)
+        conn = account.connection()
         try:
-            credits = higgsfield.balance(account.connection(), simulator=on_simulator)
+            credits = higgsfield.balance(conn, simulator=on_simulator)
             reading = ProviderBalance(account=account, credits=credits)
         except NotImplementedError as exc:
             reading = ProviderBalance(account=account, note=str(exc))
         except higgsfield.ProviderError as exc:
             reading = ProviderBalance(account=account, note=str(exc)[:300])
+        # The key check is its own call: most surfaces report no balance but do refuse a bad key.
+        try:
+            reading.key_valid = higgsfield.check_key(conn)
+        except higgsfield.ProviderError as exc:
+            reading.note = (reading.note or f"Key check: {exc}")[:300]
         reading.save()
         readings.append(reading)
     return readings

@@ -1,3 +1,7 @@
+import os
+import socket
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
@@ -182,6 +186,8 @@ class ProviderBalance(models.Model):
 
     account = models.ForeignKey("generations.ProviderAccount", on_delete=models.CASCADE, related_name="balances")
     credits = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    # Whether the provider accepted the account's credentials at that reading (None: no way to ask).
+    key_valid = models.BooleanField(null=True)
     note = models.CharField(max_length=300, blank=True)
     read_at = models.DateTimeField(default=timezone.now)
 
@@ -190,3 +196,34 @@ class ProviderBalance(models.Model):
 
     def __str__(self):
         return f"{self.account}: {self.credits if self.credits is not None else self.note}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by the sweeper while it runs (every minute, in some worker process), so a
+    page can tell whether any worker is alive whatever the broker."""
+
+    worker = models.CharField(max_length=200, unique=True)  # host:pid
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    ALIVE_SECONDS = 150  # the sweeper is scheduled every minute and beats while it runs
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self):
+        return self.worker
+
+    @classmethod
+    def beat(cls):
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        cls.objects.update_or_create(worker=worker, defaults={"seen_at": timezone.now()})
+        # Old processes' rows would otherwise pile up across restarts.
+        cls.objects.filter(seen_at__lt=timezone.now() - timedelta(days=1)).delete()
+
+    @classmethod
+    def latest(cls):
+        return cls.objects.first()
+
+    @property
+    def is_alive(self):
+        return (timezone.now() - self.seen_at).total_seconds() < self.ALIVE_SECONDS

@@ -6,9 +6,12 @@ With no HIGGSFIELD_API_KEY the app talks to the local simulator (`manage.py simu
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,8 +28,30 @@ def envlist(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-change-me-in-production-0123456789")
-DEBUG = envbool("DEBUG", "True")
+# HIGGSWEB_ENV=production switches debug off, requires the secrets below (startup fails
+# with ImproperlyConfigured naming each missing one) and turns on the HTTPS settings.
+PRODUCTION = os.environ.get("HIGGSWEB_ENV", "development").strip().lower() == "production"
+DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production-0123456789"
+
+
+def required_in_production():
+    """The names production needs and the environment lacks."""
+    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL") if not os.environ.get(name, "").strip()]
+    if os.environ.get("SECRET_KEY") == DEV_SECRET_KEY:
+        missing.append("SECRET_KEY (not the development key)")
+    if not envbool("USE_SIMULATOR"):
+        missing += [name for name in ("HIGGSFIELD_API_KEY", "HIGGSFIELD_API_SECRET", "HIGGSFIELD_WEBHOOK_SECRET")
+                    if not os.environ.get(name, "").strip()]
+    return missing
+
+
+if PRODUCTION and (missing := required_in_production()):
+    raise ImproperlyConfigured(
+        "HIGGSWEB_ENV=production needs these environment variables: " + ", ".join(missing)
+        + ". (Set USE_SIMULATOR=true instead of the HIGGSFIELD_* values to run against the local simulator.)")
+
+SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+DEBUG = False if PRODUCTION else envbool("DEBUG", "True")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
@@ -47,7 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "higgsweb.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +98,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "higgsweb.context_processors.provider",
@@ -94,6 +122,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
             },
+            # Tests use a file too: the live server's thread and the test then wait for each other
+            # (busy timeout) instead of failing with "table is locked" as a shared in-memory database does.
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", BASE_DIR / "test-db.sqlite3")},
         }
     }
 IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
@@ -110,11 +141,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery"
 LOGOUT_REDIRECT_URL = "login"
 
-# django-axes: lock an account+IP after repeated failed logins.
-AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = 0.25  # hours
+# django-axes: 5 failed logins for one username from one IP lock that pair out for 15
+# minutes; the lock lifts by itself (the attempt record expires), no admin needed.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = envbool("AXES_ENABLED", "True")
+# Behind a reverse proxy the client's address is in X-Forwarded-For; trust it only when
+# the proxy sets it (AXES_IPWARE_PROXY_COUNT=1 for one proxy in front).
+if proxy_count := envint("AXES_IPWARE_PROXY_COUNT", 0):
+    AXES_IPWARE_PROXY_COUNT = proxy_count
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -128,6 +167,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if PRODUCTION:
+    # Hashed names (after `collectstatic`), so whitenoise can let browsers cache them for good.
+    STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 # Media is private: never served by URL prefix, only through views that check the viewer.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media-private-not-served/"
@@ -139,6 +181,17 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "True")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if PRODUCTION:
+    # HTTPS only. Behind a proxy that terminates TLS, name the header it sets, e.g.
+    # SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only if the proxy always sets or strips it).
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True")
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "True")
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Provider -------------------------------------------------------------------
 HIGGSFIELD_API_KEY = os.environ.get("HIGGSFIELD_API_KEY", "")
@@ -146,7 +199,7 @@ HIGGSFIELD_API_SECRET = os.environ.get("HIGGSFIELD_API_SECRET", "")
 SIM_PORT = envint("SIM_PORT", 8765)
 SIMULATOR_URL = os.environ.get("SIMULATOR_URL", f"http://127.0.0.1:{SIM_PORT}")
 # With no key, the app runs against the local simulator with its demo credentials.
-USE_SIMULATOR = not HIGGSFIELD_API_KEY
+USE_SIMULATOR = envbool("USE_SIMULATOR") or not HIGGSFIELD_API_KEY
 if USE_SIMULATOR:
     HIGGSFIELD_API_KEY = "sim-key"
     HIGGSFIELD_API_SECRET = "sim-secret"
@@ -178,6 +231,27 @@ HIGGSFIELD_MEDIA_HOSTS = envlist(
     "fnf.higgsfield.ai,pub-582b7213209642b9b995c96c95a30381.r2.dev",
 )
 MAX_DOWNLOAD_BYTES = envint("MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024)
+
+# --- Content Security Policy ----------------------------------------------------------
+# Enforced everywhere, tests included: scripts and styles only from our own static files
+# (no inline code; htmx runs with allowEval off). Style and motion previews may come from
+# the provider's media hosts (or the simulator).
+_preview_origins = [f"https://{host}" for host in HIGGSFIELD_MEDIA_HOSTS]
+if USE_SIMULATOR:
+    _preview_origins.append(SIMULATOR_URL)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", *_preview_origins],
+    "media-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 # --- Worker (django-q2) ------------------------------------------------------------
 # The database is the record of what must happen next; the broker only triggers work.
@@ -213,28 +287,42 @@ HIGGSFIELD_DELETE_AFTER_ARCHIVE = envbool("HIGGSFIELD_DELETE_AFTER_ARCHIVE", "Fa
 DEFAULT_MONTHLY_CREDITS = os.environ.get("DEFAULT_MONTHLY_CREDITS") or None
 # A job finishing while its owner has not looked at the gallery for this long is notified.
 NOTIFY_AWAY_MINUTES = envint("NOTIFY_AWAY_MINUTES", 5)
-# Email goes out only when an SMTP host is configured (Django 6.1 MAILERS; console otherwise).
+# Email goes out only when an SMTP host is configured (Django 6.1 MAILERS; console otherwise,
+# and in production SMTP on localhost, which nothing uses until EMAIL_HOST is set).
 EMAIL_HOST_CONFIGURED = os.environ.get("EMAIL_HOST", "")
 NOTIFY_BY_EMAIL = bool(EMAIL_HOST_CONFIGURED)
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
-if EMAIL_HOST_CONFIGURED:
+if EMAIL_HOST_CONFIGURED or PRODUCTION:
     MAILERS["default"] = {
         "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
         "OPTIONS": {
-            "host": EMAIL_HOST_CONFIGURED, "port": envint("EMAIL_PORT", 587),
+            "host": EMAIL_HOST_CONFIGURED or "localhost", "port": envint("EMAIL_PORT", 587),
             "username": os.environ.get("EMAIL_HOST_USER", ""), "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
             "use_tls": envbool("EMAIL_USE_TLS", "True"), "timeout": 15,
         },
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "higgsweb@localhost")
 
+# Logs go to stderr, one JSON object per line in production (LOG_FORMAT=json|plain), each
+# tagged with the request id of the web request or the generation id of the worker step.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "higgsweb.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(ids)s%(message)s"},
+        "json": {"()": "higgsweb.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "higgsweb": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        "generations": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Django's own console handler only prints under DEBUG; everything goes through ours.
+        "django": {"handlers": [], "level": "WARNING"},
+        "higgsweb": {"level": LOG_LEVEL},
+        "generations": {"level": LOG_LEVEL},
+        "characters": {"level": LOG_LEVEL},
+        "django-q": {"level": LOG_LEVEL},  # cluster start and stop, task failures
     },
 }

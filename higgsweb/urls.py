@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from generations import api, sharing
 from generations import views as g
-from higgsweb import audit
+from higgsweb import audit, health
 from higgsweb import views as h
 
 urlpatterns = [
@@ -57,6 +57,8 @@ urlpatterns = [
     path("audit/g/<uuid:pk>/", audit.audit_generation, name="audit-generation"),
     path("audit/reconciliation/", audit.reconciliation, name="audit-reconciliation"),
     path("audit/reconciliation/<uuid:pk>/resolve/", audit.reconciliation_resolve, name="audit-resolve"),
+    path("health/", health.health, name="health"),
+    path("healthz", health.healthz, name="healthz"),
     path("notifications/", h.notifications, name="notifications"),
     path("notifications/read/", h.notifications_read, name="notifications-read"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

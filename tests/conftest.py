@@ -8,9 +8,19 @@ from generations.models import Gallery, ProviderAccount
 from higgsweb.models import Project, User
 from higgsweb.simulator.app import Config, Simulator
 from higgsweb.simulator.server import SimulatorServer
+from tests.browser import browser_page  # noqa: F401  (the shared Playwright fixture; see tests/browser.py)
 
 SIM_KEY, SIM_SECRET = "test-key", "test-secret"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell in teardown whether
+    the test failed (browser_page saves a screenshot then)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,7 @@
 """In Chromium: create a character from photos and watch it become ready without a
 reload; then find a generation that used it on its page."""
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection
@@ -13,11 +11,9 @@ from characters import tasks
 from characters.models import Character
 from generations import tasks as generation_tasks
 from generations.models import Generation
+from tests.browser import log_in
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/higgsweb-shots"))
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="system Chromium not installed")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def make_photo(path, hue):
@@ -49,51 +45,36 @@ def worker():
 
 
 def test_a_character_created_in_the_browser_becomes_ready_without_a_reload(
-        live_server, simulator, settings, transactional_db, alice, project, worker, tmp_path, monkeypatch):
-    from playwright.sync_api import expect, sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM calls inside Playwright's sync loop
+        browser_page, live_server, simulator, settings, alice, project, worker, tmp_path):
+    from playwright.sync_api import expect
 
     settings.PUBLIC_BASE_URL = live_server.url
     lib = simulator.library
     lib.not_ready_seconds, lib.queue_seconds, lib.train_seconds = 1, 1, 2
     photos = [make_photo(tmp_path / f"p{i}.jpg", hue) for i, hue in enumerate((40, 120, 200))]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(live_server.url + "/login/")
-        page.fill("input[name=username]", "alice")
-        page.fill("input[name=password]", "pw-alice-123")
-        page.click("button[type=submit]")
-        page.click("text=Characters")
-        page.fill("input[name=name]", "Mia")
-        page.select_option("select[name=model_version]", "v1")
-        page.set_input_files("input[name=photos]", photos)
-        page.fill("input[name=consent_subject]", "Mia Jensen")
-        page.fill("textarea[name=consent_notes]", "Release signed 3 March, spring campaign only")
-        page.check("input[name=consent_attested]")
-        page.click("text=Create character")
-        page.wait_for_selector("#character-list .card")
-        worker()
-        page.screenshot(path=str(SHOTS / "characters-training.png"))
-        character = Character.objects.get()
-        card = page.locator(f"#character-{character.pk}")
-        expect(card.locator(".badge")).to_have_text("Ready", timeout=20_000)
-        expect(card).not_to_have_attribute("hx-trigger", "every 2s")
-        expect(card.locator("img")).to_have_attribute("src", f"/characters/{character.pk}/thumbnail/")
-        page.wait_for_timeout(300)
-        page.screenshot(path=str(SHOTS / "characters-ready.png"))
+    page = browser_page
+    log_in(page, "alice", "pw-alice-123")
+    page.click("text=Characters")
+    page.fill("input[name=name]", "Mia")
+    page.select_option("select[name=model_version]", "v1")
+    page.set_input_files("input[name=photos]", photos)
+    page.fill("input[name=consent_subject]", "Mia Jensen")
+    page.fill("textarea[name=consent_notes]", "Release signed 3 March, spring campaign only")
+    page.check("input[name=consent_attested]")
+    page.click("text=Create character")
+    page.wait_for_selector("#character-list .card")
+    worker()
+    character = Character.objects.get()
+    card = page.locator(f"#character-{character.pk}")
+    expect(card.locator(".badge")).to_have_text("Ready", timeout=20_000)
+    expect(card).not_to_have_attribute("hx-trigger", "every 2s")
+    expect(card.locator("img")).to_have_attribute("src", f"/characters/{character.pk}/thumbnail/")
 
-        character.refresh_from_db()
-        used = Generation.objects.start(owner=alice, project=project, model_id=character.model_id, params={
-            "prompt": "Mia reading in a sunlit library", "custom_reference_id": character.provider_id,
-            "custom_reference_strength": 0.8})
-        generation_tasks.submit_generation(used.pk)
-        card.locator("a").first.click()
-        expect(page.locator("body")).to_contain_text("Mia reading in a sunlit library")
-        expect(page.locator(".consent-record")).to_contain_text("Mia Jensen")
-        page.screenshot(path=str(SHOTS / "character-detail.png"), full_page=True)
-        browser.close()
+    character.refresh_from_db()
+    used = Generation.objects.start(owner=alice, project=project, model_id=character.model_id, params={
+        "prompt": "Mia reading in a sunlit library", "custom_reference_id": character.provider_id,
+        "custom_reference_strength": 0.8})
+    generation_tasks.submit_generation(used.pk)
+    card.locator("a").first.click()
+    expect(page.locator("body")).to_contain_text("Mia reading in a sunlit library")
+    expect(page.locator(".consent-record")).to_contain_text("Mia Jensen")

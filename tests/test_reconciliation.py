@@ -85,11 +85,15 @@ def test_the_provider_balance_is_read_by_the_worker_and_shown_from_the_database(
     assert "812.500" in client.get(reverse("audit-reconciliation")).content.decode()
 
 
-def test_a_surface_without_a_balance_says_so(db, settings):
+def test_a_surface_without_a_balance_says_so(db, settings, monkeypatch):
+    from generations import higgsfield
     from generations.models import ProviderAccount
 
     settings.USE_SIMULATOR = False
+    monkeypatch.setattr(higgsfield, "check_key", lambda conn: True)  # no call leaves the machine
     ProviderAccount.objects.create(name="real", surface="model_api", base_url="https://platform.example",
                                    key_id="k", key_secret="s")
     ledger.read_provider_balances()
-    assert ProviderBalance.objects.get().note == "The model_api surface does not report a balance."
+    reading = ProviderBalance.objects.get()
+    assert reading.note == "The model_api surface does not report a balance."
+    assert reading.key_valid is True

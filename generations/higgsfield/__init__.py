@@ -9,7 +9,7 @@ from decimal import Decimal
 from . import fnf, model_api, pixazo, v1
 from .client import Connection
 from .errors import *  # noqa: F403  (the exception family is part of the public API)
-from .errors import ProviderError
+from .errors import AuthError, ProviderError
 from .library import (
     CustomReference,
     Motion,
@@ -26,7 +26,7 @@ from .library import (
 from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
 __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
-           "balance", "cancel", "delete", "estimate", "list_models", "parse_result", "status", "submit",
+           "balance", "cancel", "check_key", "delete", "estimate", "list_models", "parse_result", "status", "submit",
            "supports_idempotency", "supports_upload", "upload",
            "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
            "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
@@ -54,6 +54,19 @@ def balance(conn, *, simulator=False):
         raise NotImplementedError(f"The {conn.surface} surface does not report a balance.")
     reading = module.balance(conn)
     return Decimal(str(reading["credits"] if isinstance(reading, dict) else reading))
+
+
+def check_key(conn):
+    """Whether the provider accepts the account's credentials: True, False when it answers
+    401, or None where the surface has no call to ask with. Other errors propagate."""
+    module = _surface(conn)
+    if not hasattr(module, "check_key"):
+        return None
+    try:
+        module.check_key(conn)
+    except AuthError:
+        return False
+    return True
 
 
 def supports_upload(conn):

@@ -86,7 +86,7 @@ def error_for(response, *, cancel=False):
     status = response.status_code
     detail, body = _detail(response)
     text = detail if isinstance(detail, str) else ""
-    kwargs = {"status": status, "detail": detail, "correlation_id": response.headers.get("X-Correlation-ID")}
+    kwargs = {"status": status, "detail": detail, "correlation_id": correlation_id(response) or None}
     if status == 400:
         if "concurrent" in text.lower():
             return errors.ConcurrencyLimit(**kwargs)
@@ -137,13 +137,16 @@ def request(conn, method, url, *, json=None, params=None, headers=None, retries=
     attempt = 0
     while True:
         attempt += 1
+        started = time.monotonic()
         try:
             with http_client(conn, transport, authenticated=authenticated) as client:
                 response = client.request(method, url, json=json, params=params, headers=headers,
                                           content=content)
         except httpx.TransportError as exc:
             error = errors.NetworkError(f"Could not reach the provider: {exc.__class__.__name__}.")
+            _log_call(conn, method, url, None, started, attempt, error=exc.__class__.__name__)
         else:
+            _log_call(conn, method, response.request.url.path, response, started, attempt)
             if response.status_code < 400:
                 if not expect_json or not response.content:
                     return response, None
@@ -159,3 +162,25 @@ def request(conn, method, url, *, json=None, params=None, headers=None, retries=
         delay = min(8.0, 0.25 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
         log.info("retrying %s %s in %.2fs after %s", method, url, delay, error.message)
         time.sleep(delay)
+
+
+CORRELATION_HEADERS = ("X-Correlation-ID", "X-Request-ID", "CF-Ray")
+
+
+def correlation_id(response):
+    """The provider's id for one call, which its support asks for."""
+    return next((response.headers[name] for name in CORRELATION_HEADERS if name in response.headers), "")
+
+
+def _log_call(conn, method, url, response, started, attempt, error=""):
+    # Only the path: a presigned upload URL's query string is a credential.
+    path = httpx.URL(str(url)).path if "://" in str(url) else str(url).split("?")[0]
+    status = response.status_code if response is not None else None
+    fields = {"provider": conn.surface, "method": method, "path": path, "status": status, "attempt": attempt,
+              "duration_ms": round((time.monotonic() - started) * 1000, 1),
+              "correlation_id": correlation_id(response) if response is not None else ""}
+    if error:
+        fields["error"] = error
+    level = logging.WARNING if status is None or status >= 500 else logging.INFO
+    log.log(level, "provider %s %s -> %s in %.0f ms", method, path, status or error, fields["duration_ms"],
+            extra=fields)

@@ -127,3 +127,8 @@ def balance(conn, *, transport=None):
     credits = float(user.get("subscription_credits") or 0) + float(user.get("package_credits") or 0)
     return {"credits": credits, "unlimited": bool(user.get("has_unlim") or user.get("has_flex_unlim")),
             "plan": user.get("plan_type", ""), "raw": user}
+
+
+def check_key(conn, *, transport=None):
+    """The signed-in user's profile: an expired or wrong token gets 401."""
+    _call(conn, "GET", "/user", retries=1, transport=transport)

@@ -75,6 +75,11 @@ def simulator_balance(conn, *, transport=None):
     return Decimal(str(body["credits"]))
 
 
+def check_key(conn, *, transport=None):
+    """A cheap authenticated call: the model list answers 401 to a key it does not accept."""
+    request(conn, "GET", "/models", retries=1, transport=transport)
+
+
 def delete(conn, request_id, *, transport=None):
     _, body = request(conn, "DELETE", f"/requests/{request_id}", retries=2, transport=transport)
     return body or {}

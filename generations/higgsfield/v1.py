@@ -112,3 +112,8 @@ def delete(conn, request_id, *, transport=None):
 def upload(conn, data, content_type, *, transport=None):
     """v1 callers upload through the same /files/generate-upload-url flow as the Model API."""
     return model_api.upload(conn, data, content_type, transport=transport)
+
+
+def check_key(conn, *, transport=None):
+    """The v1 key pair is accepted on the same host's model list (legacy headers)."""
+    request(conn, "GET", "/models", retries=1, transport=transport)
