@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 
@@ -70,6 +72,15 @@ def test_pending_card_keeps_polling_and_final_card_stops(client, alice, done, pe
     response = client.get(f"/g/{done.pk}/card/", headers={"HX-Request": "true"})
     assert response.status_code == 286  # htmx: stop polling
     assert "every 2s" not in response.content.decode()
+
+
+def test_a_polling_card_replaces_only_itself_not_the_list_around_it(client, alice, done, pending):
+    # The list declares hx-target="this" for its own refresh; htmx attributes are inherited,
+    # so a card that did not name its own target would swap the whole list for one card.
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    card = re.search(rf'<article[^>]*id="card-{pending.pk}"[^>]*>', html).group(0)
+    assert 'hx-trigger="every 2s"' in card and 'hx-target="this"' in card and 'hx-swap="outerHTML"' in card
 
 
 def test_list_partial_renders_alone(client, alice, done):
