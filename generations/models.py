@@ -94,12 +94,16 @@ class GenerationQuerySet(models.QuerySet):
         return qs
 
     def with_credits(self):
-        """Annotate each with its net ledger amount (held, charged, or 0 once refunded)."""
-        # An aggregate drops Meta.ordering, so the order is said again.
+        """Annotate each with its net ledger amount (held, charged, or 0 once refunded).
+        Correlated subqueries rather than a join: the database works them out only for the
+        rows a page shows, and a count of the queryset leaves them out."""
+        from higgsweb.models import LedgerEntry
+
+        entries = LedgerEntry.objects.filter(generation=models.OuterRef("pk")).order_by().values("generation")
         return self.annotate(
-            net_credits=models.Sum("ledger_entries__amount"),
-            refunds=models.Count("ledger_entries", filter=models.Q(ledger_entries__kind="refund")),
-        ).order_by("-created_at")
+            net_credits=models.Subquery(entries.annotate(total=models.Sum("amount")).values("total")),
+            refunds=models.Exists(entries.filter(kind="refund")),
+        )
 
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
@@ -199,6 +203,8 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The gallery: one member's work, newest first.
+        indexes = [models.Index(fields=["owner", "-created_at"], name="generation_owner_newest")]
 
     def __str__(self):
         return f"{self.model_id} · {self.prompt[:40]}"

@@ -148,3 +148,22 @@ def test_the_detail_page_offers_each_saved_file_for_download(client, alice, done
     assert f"/files/{output.pk}/?download=1" in client.get(f"/g/{done.pk}/").content.decode()
     response = client.get(f"/files/{output.pk}/?download=1")
     assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_the_gallery_query_count_does_not_grow_with_history(client, alice, project, account,
+                                                           django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for index in range(60):
+        generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                              params={"prompt": f"picture {index}", "batch_size": 1})
+        generation.advance("failed", Generation.Source.POLL, error="boom")
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/", headers={"HX-Request": "true", "HX-Target": "generation-list"})
+    assert response.status_code == 200 and "refunded" in response.content.decode()
+    assert len(captured) <= 7
+    # Counting the pages must not sum every job's ledger entries.
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"] and "generations_generation" in q["sql"]]
+    assert counts and all("ledgerentry" not in sql for sql in counts)
