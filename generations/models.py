@@ -221,8 +221,24 @@ class Generation(models.Model):
         return self.params.get("seed")
 
     @property
+    def shown_outputs(self):
+        """Outputs exist only once a job completed, so a running card need not ask for them."""
+        return self.outputs.all() if self.status == self.Status.COMPLETED else []
+
+    @property
     def image_outputs(self):
-        return [output for output in self.outputs.all() if output.kind == Output.Kind.IMAGE and output.is_archived]
+        return [output for output in self.shown_outputs if output.kind == Output.Kind.IMAGE and output.is_archived]
+
+    @property
+    def card_version(self):
+        """A digest of what a running card shows from this row. The card sends it back when it
+        polls; while it matches, nothing on the card changed and the poll is answered without
+        rendering. None for a job waiting in line: its place moves as other jobs run."""
+        if self.status == self.Status.DRAFT:
+            return None
+        shown = (self.status, self.archived, self.error, self.notice, self.cancel_requested_at, self.expires_at,
+                 self.quarantined_at, self.field_errors)
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
     @property
     def is_finished(self):

@@ -168,7 +168,12 @@ def sweep(request, pk):
 @login_required
 @require_GET
 def generation_card(request, pk):
-    generation = _get_generation_for_user(request, pk)
+    """What each running card polls. It sends back the version it shows (?seen=); when that
+    still matches, the answer is 204 and htmx keeps the card and keeps polling."""
+    generations = Generation.objects.for_user(request.user).with_credits().select_related("project")
+    generation = get_object_or_404(generations, pk=pk)
+    if request.GET.get("seen") and request.GET["seen"] == generation.card_version:
+        return HttpResponse(status=204)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING

@@ -167,3 +167,49 @@ def test_the_gallery_query_count_does_not_grow_with_history(client, alice, proje
     # Counting the pages must not sum every job's ledger entries.
     counts = [q["sql"] for q in captured if "COUNT(" in q["sql"] and "generations_generation" in q["sql"]]
     assert counts and all("ledgerentry" not in sql for sql in counts)
+
+
+def _poll_url(html):
+    return re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_a_card_poll_with_nothing_changed_is_a_204_in_three_queries(client, alice, pending,
+                                                                     django_assert_max_num_queries):
+    client.force_login(alice)
+    poll = _poll_url(client.get(f"/g/{pending.pk}/card/", headers={"HX-Request": "true"}).content.decode())
+    assert "?seen=" in poll
+    with django_assert_max_num_queries(3):  # session, user, the generation
+        response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_a_card_that_changed_is_redrawn_with_its_new_version_in_three_queries(client, alice, pending,
+                                                                              django_assert_max_num_queries):
+    client.force_login(alice)
+    poll = _poll_url(client.get(f"/g/{pending.pk}/card/", headers={"HX-Request": "true"}).content.decode())
+    pending.advance("in_progress", Generation.Source.WEBHOOK)
+    with django_assert_max_num_queries(3):
+        response = client.get(poll, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "In progress" in html
+    assert _poll_url(html) != poll
+    assert client.get(_poll_url(html), headers={"HX-Request": "true"}).status_code == 204
+    Generation.objects.filter(pk=pending.pk).update(notice="It has already started, so it can no longer be canceled.")
+    assert "can no longer be canceled" in client.get(_poll_url(html), headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_card_waiting_in_line_is_always_redrawn(client, alice, project):
+    waiting = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                        params={"prompt": "in line"}, status="draft")
+    client.force_login(alice)
+    html = client.get(f"/g/{waiting.pk}/card/", headers={"HX-Request": "true"}).content.decode()
+    assert _poll_url(html) == f"/g/{waiting.pk}/card/"
+    assert client.get(f"/g/{waiting.pk}/card/?seen=anything").status_code == 200
+
+
+def test_a_running_card_keeps_its_elapsed_time_ticking_in_the_page(client, alice, pending, done):
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    running = re.search(rf'<article[^>]*id="card-{pending.pk}".*?</article>', html, re.S).group(0)
+    finished = re.search(rf'<article[^>]*id="card-{done.pk}".*?</article>', html, re.S).group(0)
+    assert re.search(r'data-elapsed="\d+"', running) and "data-elapsed" not in finished
