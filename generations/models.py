@@ -230,6 +230,12 @@ class Generation(models.Model):
         return [output for output in self.shown_outputs if output.kind == Output.Kind.IMAGE and output.is_archived]
 
     @property
+    def card_refresh(self):
+        """How often the card polls: every 2 s, and every 0.5 s while a finished result is being
+        saved, since it is about to appear."""
+        return "500ms" if self.status == self.Status.COMPLETED else "2s"
+
+    @property
     def card_version(self):
         """A digest of what a running card shows from this row. The card sends it back when it
         polls; while it matches, nothing on the card changed and the poll is answered without

@@ -213,3 +213,12 @@ def test_a_running_card_keeps_its_elapsed_time_ticking_in_the_page(client, alice
     running = re.search(rf'<article[^>]*id="card-{pending.pk}".*?</article>', html, re.S).group(0)
     finished = re.search(rf'<article[^>]*id="card-{done.pk}".*?</article>', html, re.S).group(0)
     assert re.search(r'data-elapsed="\d+"', running) and "data-elapsed" not in finished
+
+
+def test_a_card_whose_result_is_being_saved_polls_faster_until_it_shows(client, alice, project):
+    saving = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                       params={"prompt": "almost there"}, status="completed", archived=False)
+    Output.objects.create(generation=saving, kind="image", provider_url="https://cdn.example/a.png")
+    client.force_login(alice)
+    html = client.get(f"/g/{saving.pk}/card/", headers={"HX-Request": "true"}).content.decode()
+    assert "Saving result" in html and 'hx-trigger="every 500ms"' in html
