@@ -4,7 +4,6 @@ simulator's completion webhook being answered 2xx to its image appearing in the 
 (recorded in the page by a MutationObserver, in wall-clock milliseconds)."""
 
 import os
-import re
 import statistics
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from bench import drain
 from bench.gallery import percentile
 from generations import tasks
-from generations.models import Generation
+from generations.models import Generation, Output
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,11 +29,9 @@ new MutationObserver(() => {
 
 
 def refresh_interval():
-    """The card's polling interval, read from its template (hx-trigger="every Ns")."""
-    template = Path(__file__).resolve().parent.parent / "templates" / "generations" / "gallery.html"
-    found = re.search(r'hx-trigger="every (\d+(?:\.\d+)?)(ms|s)"', template.read_text())
-    value, unit = float(found.group(1)), found.group(2)
-    return value if unit == "s" else value / 1000
+    """Seconds between a running card's polls (its hx-trigger="every …")."""
+    value = Generation(status=Generation.Status.QUEUED).card_refresh
+    return float(value.removesuffix("ms")) / 1000 if value.endswith("ms") else float(value.removesuffix("s"))
 
 
 def available():
@@ -76,12 +73,17 @@ def measure(base_url, session_key, sim, user, project, n, screenshot, timeout=18
         shown = page.evaluate("window.__shown")
         browser.close()
     request_ids = dict(Generation.objects.filter(pk__in=ids).values_list("pk", "request_id"))
-    latencies = []
+    saved = dict(Output.objects.filter(generation__in=ids, position=0).values_list("generation_id", "archived_at"))
+    latencies, saving = [], []
     for pk in ids:
         answered = sim.webhook_delivered_at.get(request_ids[pk])
         if answered and f"card-{pk}" in shown:
             latencies.append(shown[f"card-{pk}"] - answered * 1000)
+            if saved.get(pk):
+                saving.append(saved[pk].timestamp() * 1000 - answered * 1000)
     calls = {k: v - calls_before.get(k, 0) for k, v in sim.calls.items()}
     return {"n": n, "latencies": latencies, "p50": statistics.median(latencies) if latencies else None,
             "p95": percentile(latencies, 95) if latencies else None, "interval": refresh_interval(),
+            "saved_p50": statistics.median(saving) if saving else None,
+            "saved_p95": percentile(saving, 95) if saving else None,
             "calls": calls, "completed": Generation.objects.filter(pk__in=ids, archived=True).count()}

@@ -52,9 +52,11 @@ def drafts(user, project, n, prompt="drain"):
 
 
 def settled(ids):
-    rows = Generation.objects.filter(pk__in=ids)
-    return (rows.filter(status="completed", archived=True).count() + rows.filter(status__in=SETTLED).count()
-            + rows.filter(quarantined_at__isnull=False).count())
+    """Jobs that will not move any more: archived, ended otherwise, or set aside for an operator."""
+    from django.db.models import Q
+
+    return Generation.objects.filter(pk__in=ids).filter(
+        Q(status="completed", archived=True) | Q(status__in=SETTLED) | Q(quarantined_at__isnull=False)).count()
 
 
 def app_drain(ids, timeout=900):
@@ -65,6 +67,8 @@ def app_drain(ids, timeout=900):
         tasks.enqueue("submit_generation", pk)
     done = wait_until(lambda: settled(ids) >= len(ids), timeout, every=0.2)
     seconds = time.perf_counter() - started
-    completed = Generation.objects.filter(pk__in=ids, status="completed", archived=True).count()
-    return {"n": len(ids), "seconds": seconds, "per_second": len(ids) / seconds, "finished": done,
-            "completed": completed}
+    rows = Generation.objects.filter(pk__in=ids)
+    completed = rows.filter(status="completed", archived=True).count()
+    return {"n": len(ids), "seconds": seconds, "per_second": completed / seconds, "finished": done,
+            "completed": completed, "quarantined": rows.filter(quarantined_at__isnull=False).count(),
+            "reasons": sorted(set(rows.exclude(quarantine_reason="").values_list("quarantine_reason", flat=True)))[:3]}

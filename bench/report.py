@@ -174,6 +174,9 @@ def browser_section(r):
             f"{b['n']} jobs through the worker and the simulator (queue 0.5 s, run 1.5 s, 4 at a time) with the "
             f"gallery open in Chromium; {b['completed']} archived. Cards poll every {b['interval']:g} s.", "",
             f"- p50 {ms(b['p50'])}, p95 {ms(b['p95'])}; every job, ms: {values}",
+            f"- of which webhook → result saved by the worker (download, check, thumbnail): p50 {ms(b['saved_p50'])}, "
+            f"p95 {ms(b['saved_p95'])}; the rest is the wait for the card's next poll (every "
+            f"{b['interval']:g} s, every 0.5 s while a result is being saved)",
             f"- provider API calls per completed job: {calls_per_job(b['calls'], b['completed'])} "
             f"(submit {b['calls'].get('submit', 0)}, status {b['calls'].get('status', 0)}, "
             f"media downloads {b['calls'].get('media_file', 0)})", ""]

@@ -149,6 +149,7 @@ def measure(args, tmp, env, processes):
         noop = drain.noop_drain(args.jobs)
         sim.config.queue_seconds = sim.config.run_seconds = 0
         sim.config.concurrency_limit = args.jobs * 2
+        sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
         ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
         ids = drain.drafts(user, project, args.jobs)
         before = dict(sim.calls)
