@@ -155,7 +155,7 @@ def webhook_section(r):
     w = r["webhooks"]
     lines = ["## Webhooks", "",
              f"{w['app']['requests']:,} signed \"completed\" deliveries for running jobs, from {w['concurrency']} "
-             f"concurrent keep-alive clients; {w['applied']:,} jobs moved to completed.", "",
+             f"concurrent clients, each delivery on a new connection; {w['applied']:,} jobs moved to completed.", "",
              "| endpoint | answered 2xx | per second | p50 | p99 | wall |", "|---|---|---|---|---|---|"]
     for name, label in (("app", "/webhooks/higgsfield/ (verify, record, apply, queue the archive)"),
                         ("bare", "bare: one INSERT")):
@@ -193,7 +193,8 @@ def drain_section(r):
             f"| no-op tasks | {d['noop']['n']:,} | {d['noop']['seconds']:.1f} | {d['noop']['per_second']:.1f} | "
             f"{d['noop']['finished']} |",
             f"| jobs (submit, webhook, download, check, thumbnail) | {d['app']['n']:,} | {d['app']['seconds']:.1f} | "
-            f"{d['app']['per_second']:.1f} | {d['app']['completed']:,} archived |", "",
+            f"{d['app']['per_second']:.1f} | {d['app']['completed']:,} archived, {d['app']['quarantined']:,} "
+            f"set aside |", "",
             f"Provider calls: submit {c.get('submit', 0):,}, status {c.get('status', 0):,}, cancel "
             f"{c.get('cancel', 0):,}, media downloads {c.get('media_file', 0):,}.", ""]
 
