@@ -55,8 +55,9 @@ test-suite:
 lint:
 	$(BIN)/ruff check .
 
+# A throwaway stack (temporary SQLite, or DATABASE_URL's server with a _bench database); a few minutes.
 bench: install
-	$(BIN)/python manage.py benchmark --jobs 20
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3*

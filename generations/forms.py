@@ -129,8 +129,10 @@ class GenerationForm(forms.Form):
                                                 max_length=param.max_length, min_length=param.min_length)
 
     def _gallery_choices(self):
+        # The member's newest images, found by walking their generations newest first.
         outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
-                                         archived_at__isnull=False).select_related("generation")[:30])
+                                         archived_at__isnull=False).select_related("generation")
+                   .order_by("-generation__created_at", "position")[:30])
         return [("", "—")] + [
             (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
             for o in outputs]

@@ -97,12 +97,16 @@ class GenerationQuerySet(models.QuerySet):
         return qs
 
     def with_credits(self):
-        """Annotate each with its net ledger amount (held, charged, or 0 once refunded)."""
-        # An aggregate drops Meta.ordering, so the order is said again.
+        """Annotate each with its net ledger amount (held, charged, or 0 once refunded).
+        Correlated subqueries rather than a join: the database works them out only for the
+        rows a page shows, and a count of the queryset leaves them out."""
+        from higgsweb.models import LedgerEntry
+
+        entries = LedgerEntry.objects.filter(generation=models.OuterRef("pk")).order_by().values("generation")
         return self.annotate(
-            net_credits=models.Sum("ledger_entries__amount"),
-            refunds=models.Count("ledger_entries", filter=models.Q(ledger_entries__kind="refund")),
-        ).order_by("-created_at")
+            net_credits=models.Subquery(entries.annotate(total=models.Sum("amount")).values("total")),
+            refunds=models.Exists(entries.filter(kind="refund")),
+        )
 
     def start(self, *, owner, project, model_id, params, account=None):
         """Create a generation that the worker will submit. Every way of starting a job
@@ -202,6 +206,8 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The gallery: one member's work, newest first.
+        indexes = [models.Index(fields=["owner", "-created_at"], name="generation_owner_newest")]
 
     def __str__(self):
         return f"{self.model_id} · {self.prompt[:40]}"
@@ -218,8 +224,30 @@ class Generation(models.Model):
         return self.params.get("seed")
 
     @property
+    def shown_outputs(self):
+        """Outputs exist only once a job completed, so a running card need not ask for them."""
+        return self.outputs.all() if self.status == self.Status.COMPLETED else []
+
+    @property
     def image_outputs(self):
-        return [output for output in self.outputs.all() if output.kind == Output.Kind.IMAGE and output.is_archived]
+        return [output for output in self.shown_outputs if output.kind == Output.Kind.IMAGE and output.is_archived]
+
+    @property
+    def card_refresh(self):
+        """How often the card polls: every 2 s, and every 0.5 s while a finished result is being
+        saved, since it is about to appear."""
+        return "500ms" if self.status == self.Status.COMPLETED else "2s"
+
+    @property
+    def card_version(self):
+        """A digest of what a running card shows from this row. The card sends it back when it
+        polls; while it matches, nothing on the card changed and the poll is answered without
+        rendering. None for a job waiting in line: its place moves as other jobs run."""
+        if self.status == self.Status.DRAFT:
+            return None
+        shown = (self.status, self.archived, self.error, self.notice, self.cancel_requested_at, self.expires_at,
+                 self.quarantined_at, self.field_errors)
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
     @property
     def is_finished(self):

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 from characters.models import Style
 from generations import catalogue, higgsfield, pricing, tasks, webhooks
 from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
-from generations.models import ApiToken, Gallery, Generation, Output, Upload, WebhookDelivery
+from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, Upload, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
@@ -86,7 +87,8 @@ def gallery(request):
     filters = GalleryFilterForm(request.GET, user=request.user)
     generations = (Generation.objects.for_user(request.user).matching(**filters.filters()).with_credits()
                    .select_related("owner", "project")
-                   .prefetch_related("outputs", "gallery_items__gallery", "project__galleries"))
+                   .prefetch_related("outputs", "project__galleries",
+                                     Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     page = Paginator(generations, 48).get_page(request.GET.get("page"))
     form = _start_form(request) if request.user.is_member_role and not request.htmx else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
@@ -183,10 +185,19 @@ def sweep(request, generations):
     return render(request, "generations/sweep.html", ctx)
 
 
+def _get_card_for_user(request, pk):
+    qs = Generation.objects.for_user(request.user).with_credits().select_related("owner", "project")
+    return get_object_or_404(qs, pk=pk)
+
+
 @login_required
-@found(_get_generation_for_user)
+@found(_get_card_for_user)
 @require_GET
 def generation_card(request, generation):
+    """What each running card polls. It sends back the version it shows (?seen=); when that
+    still matches, the answer is 204 and htmx keeps the card and keeps polling."""
+    if request.GET.get("seen") and request.GET["seen"] == generation.card_version:
+        return HttpResponse(status=204)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING

@@ -30,8 +30,12 @@ def is_away(user, now=None):
 
 
 def touch_gallery(user, now=None):
-    """Note that `user` has the gallery open; one cheap guarded UPDATE at most every 30 s."""
+    """Note that `user` has the gallery open; one cheap guarded UPDATE at most every 30 s.
+    The user row loaded for this request already says when, so most polls write nothing."""
     now = now or timezone.now()
+    if user.last_seen_gallery_at and user.last_seen_gallery_at >= now - SEEN_EVERY:
+        return
+    user.last_seen_gallery_at = now
     User.objects.filter(Q(last_seen_gallery_at__isnull=True) | Q(last_seen_gallery_at__lt=now - SEEN_EVERY),
                         pk=user.pk).update(last_seen_gallery_at=now)
 

@@ -1,7 +1,9 @@
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 
-from generations.models import Generation, Output
+from generations.models import Gallery, Generation, Output
 
 
 @pytest.fixture
@@ -74,6 +76,15 @@ def test_pending_card_keeps_polling_and_final_card_stops(client, alice, done, pe
     assert "every 2s" not in response.content.decode()
 
 
+def test_a_polling_card_replaces_only_itself_not_the_list_around_it(client, alice, done, pending):
+    # The list declares hx-target="this" for its own refresh; htmx attributes are inherited,
+    # so a card that did not name its own target would swap the whole list for one card.
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    card = re.search(rf'<article[^>]*id="card-{pending.pk}"[^>]*>', html).group(0)
+    assert 'hx-trigger="every 2s"' in card and 'hx-target="this"' in card and 'hx-swap="outerHTML"' in card
+
+
 def test_list_partial_renders_alone(client, alice, done):
     client.force_login(alice)
     response = client.get("/", headers={"HX-Request": "true", "HX-Target": "generation-list"})
@@ -139,3 +150,84 @@ def test_the_detail_page_offers_each_saved_file_for_download(client, alice, done
     assert f"/files/{output.pk}/?download=1" in client.get(f"/g/{done.pk}/").content.decode()
     response = client.get(f"/files/{output.pk}/?download=1")
     assert response["Content-Disposition"].startswith("attachment;")
+
+
+def test_the_gallery_query_count_does_not_grow_with_history(client, alice, project, account,
+                                                           django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for index in range(60):
+        generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                              params={"prompt": f"picture {index}", "batch_size": 1})
+        generation.advance("failed", Generation.Source.POLL, error="boom")
+    shortlist = Gallery.objects.create(project=project, name="Shortlist", created_by=alice)
+    kept = Generation.objects.order_by("created_at")[:30]
+    Generation.objects.filter(pk__in=[g.pk for g in kept]).update(status=Generation.Status.COMPLETED)
+    for generation in Generation.objects.filter(status=Generation.Status.COMPLETED):
+        shortlist.add(generation)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/", headers={"HX-Request": "true", "HX-Target": "generation-list"})
+    assert response.status_code == 200 and "refunded" in response.content.decode()
+    # session, user, the filter's models, the count, the page, its outputs, the galleries its
+    # items are in, the project's galleries (for "add to"), the last-seen update.
+    assert len(captured) <= 9
+    # Counting the pages must not sum every job's ledger entries.
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"] and "generations_generation" in q["sql"]]
+    assert counts and all("ledgerentry" not in sql for sql in counts)
+
+
+def _poll_url(html):
+    return re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_a_card_poll_with_nothing_changed_is_a_204_in_three_queries(client, alice, pending,
+                                                                     django_assert_max_num_queries):
+    client.force_login(alice)
+    poll = _poll_url(client.get(f"/g/{pending.pk}/card/", headers={"HX-Request": "true"}).content.decode())
+    assert "?seen=" in poll
+    with django_assert_max_num_queries(3):  # session, user, the generation
+        response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response.content == b""
+
+
+def test_a_card_that_changed_is_redrawn_with_its_new_version_in_three_queries(client, alice, pending,
+                                                                              django_assert_max_num_queries):
+    client.force_login(alice)
+    poll = _poll_url(client.get(f"/g/{pending.pk}/card/", headers={"HX-Request": "true"}).content.decode())
+    pending.advance("in_progress", Generation.Source.WEBHOOK)
+    with django_assert_max_num_queries(3):
+        response = client.get(poll, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "In progress" in html
+    assert _poll_url(html) != poll
+    assert client.get(_poll_url(html), headers={"HX-Request": "true"}).status_code == 204
+    Generation.objects.filter(pk=pending.pk).update(notice="It has already started, so it can no longer be canceled.")
+    assert "can no longer be canceled" in client.get(_poll_url(html), headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_card_waiting_in_line_is_always_redrawn(client, alice, project):
+    waiting = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                        params={"prompt": "in line"}, status="draft")
+    client.force_login(alice)
+    html = client.get(f"/g/{waiting.pk}/card/", headers={"HX-Request": "true"}).content.decode()
+    assert _poll_url(html) == f"/g/{waiting.pk}/card/"
+    assert client.get(f"/g/{waiting.pk}/card/?seen=anything").status_code == 200
+
+
+def test_a_running_card_keeps_its_elapsed_time_ticking_in_the_page(client, alice, pending, done):
+    client.force_login(alice)
+    html = client.get("/").content.decode()
+    running = re.search(rf'<article[^>]*id="card-{pending.pk}".*?</article>', html, re.S).group(0)
+    finished = re.search(rf'<article[^>]*id="card-{done.pk}".*?</article>', html, re.S).group(0)
+    assert re.search(r'data-elapsed="\d+"', running) and "data-elapsed" not in finished
+
+
+def test_a_card_whose_result_is_being_saved_polls_faster_until_it_shows(client, alice, project):
+    saving = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                       params={"prompt": "almost there"}, status="completed", archived=False)
+    Output.objects.create(generation=saving, kind="image", provider_url="https://cdn.example/a.png")
+    client.force_login(alice)
+    html = client.get(f"/g/{saving.pk}/card/", headers={"HX-Request": "true"}).content.decode()
+    assert "Saving result" in html and 'hx-trigger="every 500ms"' in html

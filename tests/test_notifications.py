@@ -94,3 +94,22 @@ def test_an_over_budget_submit_shows_the_numbers_keeps_the_input_and_creates_not
     assert "a quiet harbour" in page
     assert Generation.objects.count() == 0
     assert Budget.objects.get(project=project).spent == 0
+
+
+def test_polling_the_gallery_records_the_visit_at_most_every_30_seconds(client, alice, project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from generations.models import Generation
+
+    running = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                        params={"prompt": "an owl"}, status="queued")
+    client.force_login(alice)
+    writes = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("generation-card", args=[running.pk])).status_code == 200
+        writes.append(sum(1 for q in captured if q["sql"].startswith("UPDATE")))
+    assert writes == [1, 0, 0]
+    alice.refresh_from_db()
+    assert alice.last_seen_gallery_at is not None

@@ -35,3 +35,19 @@ document.addEventListener("input", (event) => {
 document.addEventListener("focusin", (event) => {
   if (event.target.matches?.("input[data-select-on-focus]")) event.target.select();
 });
+
+// data-elapsed="<seconds>" on a running card: keep its elapsed time ticking between polls
+// (an unchanged card is not redrawn). Same format as the `duration` template filter.
+function formatElapsed(total) {
+  if (total < 60) return `${total} s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes} min ${String(total % 60).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+setInterval(() => {
+  const now = Date.now();
+  document.querySelectorAll("[data-elapsed]").forEach((element) => {
+    element.dataset.elapsedFrom ||= String(now - Number(element.dataset.elapsed) * 1000);
+    element.textContent = formatElapsed(Math.floor((now - Number(element.dataset.elapsedFrom)) / 1000));
+  });
+}, 1000);

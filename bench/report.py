@@ -1,0 +1,210 @@
+"""bench/RESULTS.md: the machine, then every figure with its target and baseline."""
+
+import os
+import platform
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.db import connection
+
+MIB = 1024  # KiB per MiB
+
+
+def machine(web_command, worker_command):
+    def first(path, prefix):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip() if ":" in line else line.split("=", 1)[1].strip('"')
+        except OSError:
+            pass
+        return "unknown"
+
+    memory_kib = int(first("/proc/meminfo", "MemTotal").split()[0]) if first("/proc/meminfo", "MemTotal") != \
+        "unknown" else 0
+    if connection.vendor == "sqlite":
+        database = f"SQLite {sqlite3.sqlite_version} (file in a temporary folder, WAL)"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0]} (database {settings.DATABASES['default']['NAME']})"
+    broker = "Redis (REDIS_URL)" if settings.REDIS_URL else "the ORM broker (django-q2, same database)"
+    return [
+        ("CPU", first("/proc/cpuinfo", "model name")),
+        ("Cores", str(os.cpu_count())),
+        ("Memory", f"{memory_kib / MIB / MIB:.1f} GiB"),
+        ("OS", f"{first('/etc/os-release', 'PRETTY_NAME=')}, Linux {platform.release()}"),
+        ("Python", platform.python_version()),
+        ("Django", django.get_version()),
+        ("Database", database),
+        ("Broker", f"{broker}; {settings.Q_CLUSTER['workers']} worker processes"),
+        ("Web server", f"`{web_command}` (the Procfile's web entry), DEBUG=False"),
+        ("Worker", f"`{worker_command}` (the Procfile's worker entry)"),
+    ]
+
+
+def verdict(ok):
+    return "pass" if ok else "**FAIL**"
+
+
+def ms(value):
+    return "—" if value is None else f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
+def write(path, results):
+    r = results
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` on {datetime.now():%Y-%m-%d %H:%M} in {r['wall']:.0f} s. Every figure below comes "
+        "from that one run; re-run `make bench` to replace them. How each is measured: [README.md](README.md).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in r["machine"]],
+        "",
+        "## Summary",
+        "",
+        "| measurement | target | value | baseline | ratio | result |",
+        "|---|---|---|---|---|---|",
+        *summary_rows(r),
+        "",
+    ]
+    lines += gallery_section(r) + webhook_section(r) + browser_section(r) + drain_section(r) + memory_section(r)
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def summary_rows(r):
+    rows = []
+    by = {(row["size"], row["what"]): row for row in r["gallery"]}
+    sizes = sorted({row["size"] for row in r["gallery"]})
+    largest = sizes[-1]
+    for what, label, target_ms in (("card", "card fragment (a polled card that changed)", 15),
+                                   ("list", "list fragment (#generation-list)", 15),
+                                   ("unchanged", "'nothing changed' card poll", 3)):
+        worst = max((by[(size, what)] for size in sizes), key=lambda row: row["app_p95"])
+        rows.append(f"| {label}: p95 in Django, worst of {', '.join(f'{s:,}' for s in sizes)} | ≤ {target_ms} ms | "
+                    f"{ms(worst['app_p95'])} (at {worst['size']:,}) | bare {ms(worst['bare_p95'])} | "
+                    f"{ratio(worst['app_p95'], worst['bare_p95'])} | {verdict(worst['app_p95'] <= target_ms)} |")
+        most = max(by[(size, what)]["queries"] for size in sizes)
+        rows.append(f"| {label}: queries | ≤ 3 | {most} | | | {verdict(most <= 3)} |")
+    page = by[(largest, "page")]
+    rows.append(f"| gallery page p95 at {largest:,} | — | {ms(page['app_p95'])} | bare {ms(page['bare_p95'])} | "
+                f"{ratio(page['app_p95'], page['bare_p95'])} | |")
+    w = r["webhooks"]
+    rows.append(f"| verified webhooks per second | ≥ 500/s | {w['app']['per_second']:.0f}/s | bare one-write view "
+                f"{w['bare']['per_second']:.0f}/s | {ratio(w['app']['per_second'], w['bare']['per_second'])} | "
+                f"{verdict(w['app']['per_second'] >= 500)} |")
+    rows.append(f"| webhook p99 under that load | ≤ 50 ms | {ms(w['app']['p99'])} | bare {ms(w['bare']['p99'])} | "
+                f"{ratio(w['app']['p99'], w['bare']['p99'])} | {verdict(w['app']['p99'] <= 50)} |")
+    b = r.get("browser")
+    if b and b["p95"] is not None:
+        limit = b["interval"] * 1000 + 50
+        rows.append(f"| webhook → visible in browser p50 / p95 | p95 ≤ {limit:.0f} ms (poll every "
+                    f"{b['interval']:g} s + 50 ms) | {ms(b['p50'])} / {ms(b['p95'])} | | | "
+                    f"{verdict(b['p95'] <= limit)} |")
+    else:
+        rows.append("| webhook → visible in browser | | not measured (no Chromium/Playwright) | | | |")
+    d = r["drain"]
+    rows.append(f"| provider API calls per completed job | — | {calls_per_job(d['calls'], d['app']['completed'])} "
+                f"(worker drain) | | | |")
+    drain_ratio = d["app"]["per_second"] / d["noop"]["per_second"]
+    rows.append(f"| {d['app']['n']:,} jobs through the worker | ≥ 0.5× no-op | {d['app']['per_second']:.1f} jobs/s | "
+                f"no-op drain {d['noop']['per_second']:.1f} tasks/s | {drain_ratio:.2f}× | "
+                f"{verdict(drain_ratio >= 0.5)} |")
+    m = r["memory"]
+    for name, limit in (("web", 80), ("worker", 150)):
+        pss = m[name]["pss"] / MIB
+        rows.append(f"| peak memory, {name} (all its processes, PSS) | ≤ {limit} MiB | {pss:.1f} MiB | | | "
+                    f"{verdict(pss <= limit)} |")
+    return rows
+
+
+def calls_per_job(calls, completed):
+    api = sum(calls.get(route, 0) for route in ("submit", "status", "cancel"))
+    return f"{api / completed:.2f}" if completed else "—"
+
+
+def gallery_section(r):
+    lines = ["## Gallery", "",
+             "Requests over HTTP to the web process, one at a time after a warm-up, each on a new connection. "
+             "*Django* is the time the web process spent on the request (all middleware and the view, from its "
+             "Server-Timing header); *client* adds the HTTP server and the connection. Queries are counted "
+             "in-process with the test client, the session and user lookups included.", "",
+             "| generations | request | status | queries | Django p50 | Django p95 | bare p50 | bare p95 | ratio p50 "
+             "| client p95 (app / bare) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in r["gallery"]:
+        lines.append(f"| {row['size']:,} | {row['what']} | {row['status']} | {row['queries']} | {ms(row['app_p50'])} | "
+                     f"{ms(row['app_p95'])} | {ms(row['bare_p50'])} | {ms(row['bare_p95'])} | "
+                     f"{ratio(row['app_p50'], row['bare_p50'])} | {ms(row['app_wall_p95'])} / "
+                     f"{ms(row['bare_wall_p95'])} |")
+    return lines + [""]
+
+
+def webhook_section(r):
+    w = r["webhooks"]
+    lines = ["## Webhooks", "",
+             f"{w['app']['requests']:,} signed \"completed\" deliveries for running jobs, from {w['concurrency']} "
+             f"concurrent clients, each delivery on a new connection; {w['applied']:,} jobs moved to completed.", "",
+             "| endpoint | answered 2xx | per second | p50 | p99 | wall |", "|---|---|---|---|---|---|"]
+    for name, label in (("app", "/webhooks/higgsfield/ (verify, record, apply, queue the archive)"),
+                        ("bare", "bare: one INSERT")):
+        s = w[name]
+        lines.append(f"| {label} | {s['ok']:,}/{s['requests']:,} | {s['per_second']:.0f} | {ms(s['p50'])} | "
+                     f"{ms(s['p99'])} | {s['wall']:.1f} s |")
+    return lines + [""]
+
+
+def browser_section(r):
+    b = r.get("browser")
+    if not b:
+        return ["## Webhook → browser", "", "Not measured: Playwright or /usr/bin/chromium is missing.", ""]
+    values = ", ".join(f"{v:.0f}" for v in sorted(b["latencies"]))
+    return ["## Webhook → browser", "",
+            f"{b['n']} jobs through the worker and the simulator (queue 0.5 s, run 1.5 s, 4 at a time) with the "
+            f"gallery open in Chromium; {b['completed']} archived. Cards poll every {b['interval']:g} s.", "",
+            f"- p50 {ms(b['p50'])}, p95 {ms(b['p95'])}; every job, ms: {values}",
+            f"- of which webhook → result saved by the worker (download, check, thumbnail): p50 {ms(b['saved_p50'])}, "
+            f"p95 {ms(b['saved_p95'])}; the rest is the wait for the card's next poll (every "
+            f"{b['interval']:g} s, every 0.5 s while a result is being saved)",
+            f"- provider API calls per completed job: {calls_per_job(b['calls'], b['completed'])} "
+            f"(submit {b['calls'].get('submit', 0)}, status {b['calls'].get('status', 0)}, "
+            f"media downloads {b['calls'].get('media_file', 0)})", ""]
+
+
+def drain_section(r):
+    d = r["drain"]
+    c = d["calls"]
+    return ["## Worker drain", "",
+            "The simulator answers at once (queue 0 s, run 0 s) with no concurrency limit, and the account's limit "
+            f"is raised to {d['app']['n']:,}. Timed from the first enqueue to the last job archived (or the last "
+            "no-op result saved).", "",
+            "| run | tasks or jobs | seconds | per second | finished |", "|---|---|---|---|---|",
+            f"| no-op tasks | {d['noop']['n']:,} | {d['noop']['seconds']:.1f} | {d['noop']['per_second']:.1f} | "
+            f"{d['noop']['finished']} |",
+            f"| jobs (submit, webhook, download, check, thumbnail) | {d['app']['n']:,} | {d['app']['seconds']:.1f} | "
+            f"{d['app']['per_second']:.1f} | {d['app']['completed']:,} archived, {d['app']['quarantined']:,} "
+            f"set aside |", "",
+            f"Provider calls: submit {c.get('submit', 0):,}, status {c.get('status', 0):,}, cancel "
+            f"{c.get('cancel', 0):,}, media downloads {c.get('media_file', 0):,}.", ""]
+
+
+def memory_section(r):
+    lines = ["## Memory", "",
+             "Sampled four times a second over the whole run. PSS shares pages common to forked processes "
+             "between them, so the sum is what the group really holds; VmHWM is each process's own peak RSS.", "",
+             "| process group | processes | peak PSS, sum | largest single-process VmHWM |", "|---|---|---|---|"]
+    for name in ("web", "worker"):
+        m = r["memory"][name]
+        lines.append(f"| {name} | {m['processes']} | {m['pss'] / MIB:.1f} MiB | {m['hwm'] / MIB:.1f} MiB |")
+    return lines + [""]

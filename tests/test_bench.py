@@ -1,0 +1,29 @@
+"""`make bench` at toy sizes, so the harness cannot rot: every figure reaches RESULTS.md."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--sizes", "20,40", "--webhooks", "20", "--jobs", "5",
+         "--browser-jobs", "0", "--requests", "5", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = out.read_text()
+    for figure in ("card fragment", "list fragment", "'nothing changed' card poll", "gallery page",
+                   "verified webhooks per second", "webhook p99", "provider API calls per completed job",
+                   "5 jobs through the worker", "peak memory, web", "peak memory, worker", "## Machine"):
+        assert figure in text, figure
+    assert "| 40 | unchanged | 204 | 3 |" in text  # the nothing-changed poll, in three queries
+    assert "20/20" in text  # every webhook verified and answered
+    assert "5 archived" in text  # every job through the worker
