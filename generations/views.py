@@ -6,7 +6,6 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
@@ -85,11 +84,13 @@ def gallery(request):
     if request.htmx and request.htmx.target == "generation-list":
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
-    generations = (Generation.objects.for_user(request.user).matching(**filters.filters()).with_credits()
-                   .select_related("owner", "project")
+    number = _page_number(request)
+    stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
+    generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
+                   .with_credits().select_related("owner", "project")
                    .prefetch_related("outputs", "project__galleries",
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
-    page = Paginator(generations, 48).get_page(request.GET.get("page"))
+    page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
     form = _start_form(request) if request.user.is_member_role and not request.htmx else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
@@ -97,6 +98,27 @@ def gallery(request):
 
 
 STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt")
+PAGE_SIZE = 48
+
+
+class Page(list):
+    """One page of the gallery, read as PAGE_SIZE + 1 rows: the extra row says there is an older
+    page, so paging never counts the whole history."""
+
+    def __init__(self, rows, number):
+        super().__init__(rows[:PAGE_SIZE])
+        self.number = number
+        self.has_next = len(rows) > PAGE_SIZE
+        self.has_previous = number > 1
+        self.has_other_pages = self.has_next or self.has_previous
+        self.next_page_number, self.previous_page_number = number + 1, number - 1
+
+
+def _page_number(request):
+    try:
+        return min(max(1, int(request.GET.get("page", 1))), 1_000_000)
+    except ValueError:
+        return 1
 
 
 def _query(request, *leave_out):
