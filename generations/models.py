@@ -185,6 +185,9 @@ class Generation(models.Model):
             "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
     SIDEWAYS = {("submitting", "unknown"), ("unknown", "submitting"), ("submitting", "draft"),
                 ("unknown", "draft"), ("draft", "canceled")}
+    # What a running card shows from its own row (card_version is made of these).
+    CARD_VERSION_FIELDS = ("status", "archived", "error", "notice", "cancel_requested_at", "expires_at",
+                           "quarantined_at", "field_errors")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations")
@@ -263,8 +266,7 @@ class Generation(models.Model):
         rendering. None for a job waiting in line: its place moves as other jobs run."""
         if self.status == self.Status.DRAFT:
             return None
-        shown = (self.status, self.archived, self.error, self.notice, self.cancel_requested_at, self.expires_at,
-                 self.quarantined_at, self.field_errors)
+        shown = tuple(getattr(self, name) for name in self.CARD_VERSION_FIELDS)
         return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
     @property
