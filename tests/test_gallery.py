@@ -297,3 +297,21 @@ def test_the_model_filter_offers_the_studios_models_and_still_finds_retired_ones
     html = client.get("/?by_model=retired/model").content.decode()
     assert '<option value="retired/model" selected>' in html
     assert "an old dog" in html and "a finished fox" not in html
+
+
+def test_card_links_are_the_routes_own_urls_under_any_script_prefix(done):
+    from django.urls import reverse, set_script_prefix
+
+    from generations.templatetags.generations import route
+
+    output = done.outputs.get()
+    try:
+        for prefix in ("/", "/studio/"):
+            set_script_prefix(prefix)
+            assert route("generation-card", done.pk) == reverse("generation-card", args=[done.pk])
+            assert route("output-thumb", output.pk) == reverse("output-thumb", args=[output.pk])
+            assert route("gallery") == reverse("gallery")
+            assert route("generation-detail", str(done.pk)) == reverse("generation-detail", args=[done.pk])
+        assert route("generation-card", done.pk).startswith("/studio/g/")
+    finally:
+        set_script_prefix("/")
