@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -87,10 +87,11 @@ def gallery(request):
     number = _page_number(request)
     stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
     generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
-                   .with_credits().select_related("owner", "project")
-                   .prefetch_related("outputs", "project__galleries",
+                   .with_credits().select_related("project")
+                   .prefetch_related("outputs",
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
+    _share_projects(page)
     form = _start_form(request) if request.user.is_member_role and not request.htmx else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
@@ -112,6 +113,15 @@ class Page(list):
         self.has_previous = number > 1
         self.has_other_pages = self.has_next or self.has_previous
         self.next_page_number, self.previous_page_number = number + 1, number - 1
+
+
+def _share_projects(generations):
+    """One Project, with one list of its galleries (the cards' "add to gallery" choices), for all
+    the cards of a project on the page, instead of one of each per card."""
+    projects = {}
+    for generation in generations:
+        generation.project = projects.setdefault(generation.project_id, generation.project)
+    prefetch_related_objects(list(projects.values()), "galleries")
 
 
 def _page_number(request):
@@ -213,7 +223,7 @@ def _get_card_for_user(request, pk):
     visible = Generation.objects.for_user(request.user)
     if request.GET.get("seen"):
         return get_object_or_404(visible.only(*Generation.CARD_VERSION_FIELDS), pk=pk)
-    return get_object_or_404(visible.with_credits().select_related("owner", "project"), pk=pk)
+    return get_object_or_404(visible.with_credits().select_related("project"), pk=pk)
 
 
 @login_required
@@ -227,7 +237,7 @@ def generation_card(request, generation):
     if request.GET.get("seen"):
         if request.GET["seen"] == generation.card_version:
             return HttpResponse(status=204)
-        generation = Generation.objects.with_credits().select_related("owner", "project").get(pk=generation.pk)
+        generation = Generation.objects.with_credits().select_related("project").get(pk=generation.pk)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING
