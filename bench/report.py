@@ -79,7 +79,9 @@ def write(path, results):
         *summary_rows(r),
         "",
     ]
-    lines += gallery_section(r) + webhook_section(r) + browser_section(r) + drain_section(r) + memory_section(r)
+    lines += gallery_section(r)
+    if "drain" in r:  # not with --only gallery
+        lines += webhook_section(r) + browser_section(r) + drain_section(r) + memory_section(r)
     Path(path).write_text("\n".join(lines) + "\n")
 
 
@@ -100,6 +102,8 @@ def summary_rows(r):
     page = by[(largest, "page")]
     rows.append(f"| gallery page p95 at {largest:,} | — | {ms(page['app_p95'])} | bare {ms(page['bare_p95'])} | "
                 f"{ratio(page['app_p95'], page['bare_p95'])} | |")
+    if "drain" not in r:  # --only gallery
+        return rows
     w = r["webhooks"]
     rows.append(f"| verified webhooks per second | ≥ 500/s | {w['app']['per_second']:.0f}/s | bare one-write view "
                 f"{w['bare']['per_second']:.0f}/s | {ratio(w['app']['per_second'], w['bare']['per_second'])} | "

@@ -28,6 +28,7 @@ def arguments(argv):
     parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
+    parser.add_argument("--only", choices=["gallery"], help="measure only this part (no webhooks, worker or browser)")
     return parser.parse_args(argv)
 
 
@@ -131,6 +132,9 @@ def measure(args, tmp, env, processes):
                 have = size
                 results["gallery"] += gallery.measure(http, user, running[0], size, n_page=max(5, args.requests // 3),
                                                       n_fragment=args.requests)
+        if args.only == "gallery":
+            sampler.stop()
+            return results
 
         say(f"webhooks: {args.webhooks:,} deliveries")
         results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)

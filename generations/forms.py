@@ -307,9 +307,14 @@ class GalleryFilterForm(forms.Form):
     def __init__(self, data, *, user):
         super().__init__(data)
         self.fields["by_project"].queryset = Project.objects.for_user(user)
-        models = Generation.objects.for_user(user).order_by().values_list("model_id", flat=True).distinct()
-        self.fields["by_model"].choices = [("", "All models"), *((m, m.removeprefix("higgsfield-ai/"))
-                                                                  for m in sorted(models))]
+        # The studio's models, as its picker groups and names them; reading the models out of the
+        # user's history would scan all of it on every filter change. A model since taken out of
+        # the catalogue still filters when asked for, as an extra choice.
+        choices = [("", "All models"), *((group, models) for group, models in catalogue.grouped_choices() if models)]
+        asked = self.data.get("by_model") or ""
+        if asked and catalogue.get(asked) is None:
+            choices.append((asked, asked.removeprefix("higgsfield-ai/")))
+        self.fields["by_model"].choices = choices
 
     def filters(self):
         if not self.is_valid():

@@ -72,11 +72,29 @@ class GenerationQuerySet(models.QuerySet):
         if user.is_admin_role:
             return self
         if user.is_member_role:  # their own work, and what the team curated into galleries they can open
-            curated = GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user))
-            return self.filter(models.Q(owner=user) | models.Q(pk__in=curated.values("generation_id")))
+            return self.filter(models.Q(owner=user) | models.Q(pk__in=self._curated_for(user)))
         # Clients: finished items of the galleries shared with them, nothing else.
         shared = GalleryItem.objects.filter(gallery__clients=user)
         return self.filter(status=Generation.Status.COMPLETED, pk__in=shared.values("generation_id"))
+
+    @staticmethod
+    def _curated_for(user):
+        return GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user)).values("generation_id")
+
+    def newest_for_user(self, user, stop):
+        """The first `stop` rows of for_user(user), newest first (slice the result up to `stop`).
+        A member's rows are their own or the team's curated work; as one OR, the database gathers
+        both sides whole and sorts the member's entire history before it can take a page. Each
+        side is read newest first through its own index and cut at `stop` instead, so only those
+        few rows are sorted, however long the history."""
+        if not user.is_authenticated or user.is_admin_role or not user.is_member_role:
+            return self.for_user(user).order_by("-created_at")
+
+        def newest(qs):
+            return qs.order_by("-created_at").values("pk")[:stop]
+
+        own, curated = self.filter(owner=user), self.filter(pk__in=self._curated_for(user))
+        return self.filter(models.Q(pk__in=newest(own)) | models.Q(pk__in=newest(curated))).order_by("-created_at")
 
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
@@ -167,6 +185,9 @@ class Generation(models.Model):
             "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
     SIDEWAYS = {("submitting", "unknown"), ("unknown", "submitting"), ("submitting", "draft"),
                 ("unknown", "draft"), ("draft", "canceled")}
+    # What a running card shows from its own row (card_version is made of these).
+    CARD_VERSION_FIELDS = ("status", "archived", "error", "notice", "cancel_requested_at", "expires_at",
+                           "quarantined_at", "field_errors")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations")
@@ -245,8 +266,7 @@ class Generation(models.Model):
         rendering. None for a job waiting in line: its place moves as other jobs run."""
         if self.status == self.Status.DRAFT:
             return None
-        shown = (self.status, self.archived, self.error, self.notice, self.cancel_requested_at, self.expires_at,
-                 self.quarantined_at, self.field_errors)
+        shown = tuple(getattr(self, name) for name in self.CARD_VERSION_FIELDS)
         return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
 
     @property

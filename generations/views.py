@@ -6,9 +6,8 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -85,11 +84,14 @@ def gallery(request):
     if request.htmx and request.htmx.target == "generation-list":
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
-    generations = (Generation.objects.for_user(request.user).matching(**filters.filters()).with_credits()
-                   .select_related("owner", "project")
-                   .prefetch_related("outputs", "project__galleries",
+    number = _page_number(request)
+    stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
+    generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
+                   .with_credits().select_related("project")
+                   .prefetch_related("outputs",
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
-    page = Paginator(generations, 48).get_page(request.GET.get("page"))
+    page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
+    _share_projects(page)
     form = _start_form(request) if request.user.is_member_role and not request.htmx else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
@@ -97,6 +99,36 @@ def gallery(request):
 
 
 STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt")
+PAGE_SIZE = 48
+
+
+class Page(list):
+    """One page of the gallery, read as PAGE_SIZE + 1 rows: the extra row says there is an older
+    page, so paging never counts the whole history."""
+
+    def __init__(self, rows, number):
+        super().__init__(rows[:PAGE_SIZE])
+        self.number = number
+        self.has_next = len(rows) > PAGE_SIZE
+        self.has_previous = number > 1
+        self.has_other_pages = self.has_next or self.has_previous
+        self.next_page_number, self.previous_page_number = number + 1, number - 1
+
+
+def _share_projects(generations):
+    """One Project, with one list of its galleries (the cards' "add to gallery" choices), for all
+    the cards of a project on the page, instead of one of each per card."""
+    projects = {}
+    for generation in generations:
+        generation.project = projects.setdefault(generation.project_id, generation.project)
+    prefetch_related_objects(list(projects.values()), "galleries")
+
+
+def _page_number(request):
+    try:
+        return min(max(1, int(request.GET.get("page", 1))), 1_000_000)
+    except ValueError:
+        return 1
 
 
 def _query(request, *leave_out):
@@ -186,18 +218,26 @@ def sweep(request, generations):
 
 
 def _get_card_for_user(request, pk):
-    qs = Generation.objects.for_user(request.user).with_credits().select_related("owner", "project")
-    return get_object_or_404(qs, pk=pk)
+    """A card's generation with its credits; for a poll (?seen=), only the fields its version is
+    made of."""
+    visible = Generation.objects.for_user(request.user)
+    if request.GET.get("seen"):
+        return get_object_or_404(visible.only(*Generation.CARD_VERSION_FIELDS), pk=pk)
+    return get_object_or_404(visible.with_credits().select_related("project"), pk=pk)
 
 
 @login_required
 @found(_get_card_for_user)
 @require_GET
 def generation_card(request, generation):
-    """What each running card polls. It sends back the version it shows (?seen=); when that
-    still matches, the answer is 204 and htmx keeps the card and keeps polling."""
-    if request.GET.get("seen") and request.GET["seen"] == generation.card_version:
-        return HttpResponse(status=204)
+    """What each running card polls. It sends back the version it shows (?seen=); while that
+    still matches, the answer is 204 and htmx keeps the card and keeps polling. A card that did
+    change is then read whole: one query more a few times in a job's life, instead of a heavier
+    one every 2 s."""
+    if request.GET.get("seen"):
+        if request.GET["seen"] == generation.card_version:
+            return HttpResponse(status=204)
+        generation = Generation.objects.with_credits().select_related("project").get(pk=generation.pk)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING
