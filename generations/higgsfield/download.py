@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .client import USER_AGENT
+from .client import USER_AGENT, tls_context
 from .errors import DownloadRefused, NetworkError
 
 
@@ -43,7 +43,7 @@ def fetch(url, *, allowed_hosts, trusted_origins=(), max_bytes, transport=None):
     check_url(url, allowed_hosts=allowed_hosts, trusted_origins=trusted_origins)
     timeout = httpx.Timeout(60.0, connect=5.0)
     try:
-        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
+        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False, verify=tls_context(),
                           headers={"User-Agent": USER_AGENT}) as client:
             with client.stream("GET", url) as response:
                 if response.status_code == 404:
