@@ -375,21 +375,23 @@ def dispatch_due(now=None, limit=50):
     return sum(kick(generation, now) for generation in candidates)
 
 
-def sweep(seconds=None):
-    """Scheduled every minute (and once when the worker starts): keeps dispatching due
-    work for `seconds`, once a second."""
-    seconds = settings.SWEEP_SECONDS if seconds is None else seconds
+def sweep(seconds=0, running=None):
+    """Enqueue every overdue step now, and keep doing so once a second for `seconds` (while
+    `running()`, if given). The worker command runs this beside its cluster for as long as the
+    cluster runs; the schedule (every minute) is one pass, so a cluster started without that
+    command still moves. Beats for the health page at most every HEARTBEAT_SECONDS."""
     from characters.tasks import dispatch_due as dispatch_due_characters
 
     deadline = time.monotonic() + seconds
     total = 0
     next_beat = 0.0
-    while True:
+    while running is None or running():
         fresh_connection()
         if time.monotonic() >= next_beat:  # tells the health page a worker is alive
             WorkerHeartbeat.beat()
             next_beat = time.monotonic() + HEARTBEAT_SECONDS
         total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
-            return total
+            break
         time.sleep(1)
+    return total
