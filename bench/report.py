@@ -228,7 +228,18 @@ def drain_section(r):
             f"{d['app']['per_second']:.1f} | {d['app']['completed']:,} archived, {d['app']['quarantined']:,} "
             f"set aside |", "",
             f"Provider calls: submit {c.get('submit', 0):,}, status {c.get('status', 0):,}, cancel "
-            f"{c.get('cancel', 0):,}, media downloads {c.get('media_file', 0):,}.", ""]
+            f"{c.get('cancel', 0):,}, media downloads {c.get('media_file', 0):,}.", "",
+            "CPU time per no-op task and per job, summed over each group's processes (the benchmark's own "
+            "process runs the simulator, which renders and encodes each image, and the drain's polling):", "",
+            "| run | worker | web | benchmark process (simulator) | all |", "|---|---|---|---|---|",
+            cpu_row("no-op task", d["noop"]), cpu_row("job", d["app"]), ""]
+
+
+def cpu_row(label, run):
+    cpu = run.get("cpu", {})
+    per = {name: seconds * 1000 / run["n"] for name, seconds in cpu.items()}
+    return (f"| {label} | {ms(per.get('worker'))} | {ms(per.get('web'))} | {ms(per.get('bench'))} | "
+            f"{ms(sum(per.values()) if per else None)} |")
 
 
 def memory_section(r):

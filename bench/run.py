@@ -101,6 +101,13 @@ def main(argv=None):
         print(f"logs and database kept in {tmp}")
 
 
+def cpu_seconds(processes, since=None):
+    """CPU seconds of each process group, and of this process (the simulator serves from it)."""
+    times = os.times()
+    now = {"bench": times.user + times.system, **{p.name: p.cpu_seconds() for p in processes}}
+    return {name: value - (since or {}).get(name, 0) for name, value in now.items()}
+
+
 def say(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -156,14 +163,18 @@ def measure(args, tmp, env, processes):
 
         if "drain" in args.only:
             say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
+            before = cpu_seconds(processes)
             noop = drain.noop_drain(args.jobs)
+            noop["cpu"] = cpu_seconds(processes, since=before)
             sim.config.queue_seconds = sim.config.run_seconds = 0
             sim.config.concurrency_limit = args.jobs * 2
             sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
             ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
             ids = drain.drafts(user, project, args.jobs)
             before = dict(sim.calls)
+            before = cpu_seconds(processes)
             app = drain.app_drain(ids)
+            app["cpu"] = cpu_seconds(processes, since=before)
             results["drain"] = {"noop": noop, "app": app,
                                 "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
         sampler.stop()
