@@ -1,3 +1,4 @@
+import gc
 import logging
 import math
 import socket
@@ -25,6 +26,27 @@ def wait_for_provider(seconds=15):
         except OSError:
             time.sleep(0.5)
     return False
+
+
+def preload():
+    """Import and build, once, what the tasks use, before the cluster forks its processes:
+    forked pages stay shared until written, so each worker does not hold (and pay for) its
+    own copy of the task modules, Pillow's codecs, the URL map, the model catalogue and the
+    CA bundle of the TLS context."""
+    from django.urls import reverse
+
+    import characters.tasks  # noqa: F401
+    import generations.tasks  # noqa: F401
+    from generations import catalogue
+    from generations.higgsfield.client import tls_context
+
+    tls_context()
+    catalogue.all_models()
+    reverse("webhook-higgsfield")
+    connections.close_all()  # a connection must not be shared with the forked processes
+    # Objects made so far are never collected: the collector would otherwise write to their
+    # pages in every process and unshare them.
+    gc.freeze()
 
 
 def cluster_running(cluster):
@@ -57,7 +79,7 @@ class Command(BaseCommand):
             if settings.USE_SIMULATOR:
                 wait_for_provider()
             async_task("characters.tasks.sync_catalogues", task_name="sync-catalogues-at-start")
-        connections.close_all()  # a connection must not be shared with the forked processes
+        preload()
         cluster = Cluster()  # takes over SIGTERM and SIGINT: they stop the cluster, then this loop ends
         cluster.start()
         sweep_while(lambda: cluster_running(cluster))
