@@ -258,7 +258,7 @@ SECURE_CSP = {
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": os.environ.get("Q_NAME", "higgsweb"),
-    "workers": envint("Q_WORKERS", 3),
+    "workers": envint("Q_WORKERS", 2),
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 180),
     "max_attempts": 3,
