@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.stack import ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
 
 SIZES = "1000,10000,100000"
+PARTS = ("gallery", "webhooks", "browser", "drain", "memory")
 
 
 def arguments(argv):
@@ -28,8 +29,13 @@ def arguments(argv):
     parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
-    parser.add_argument("--only", choices=["gallery"], help="measure only this part (no webhooks, worker or browser)")
-    return parser.parse_args(argv)
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of {', '.join(PARTS)} (memory is sampled whatever runs)")
+    args = parser.parse_args(argv)
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := args.only - set(PARTS):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
+    return args
 
 
 def environment(tmp, web_port, sim_port):
@@ -87,11 +93,19 @@ def main(argv=None):
     from bench import report
 
     results["wall"] = time.perf_counter() - started
+    results["skipped"] = [part for part in PARTS if part not in args.only and part != "memory"]
     results["machine"] = report.machine(procfile("web"), procfile("worker"))
     report.write(args.out, results)
     print(Path(args.out).read_text())
     if args.keep:
         print(f"logs and database kept in {tmp}")
+
+
+def cpu_seconds(processes, since=None):
+    """CPU seconds of each process group, and of this process (the simulator serves from it)."""
+    times = os.times()
+    now = {"bench": times.user + times.system, **{p.name: p.cpu_seconds() for p in processes}}
+    return {name: value - (since or {}).get(name, 0) for name, value in now.items()}
 
 
 def say(message):
@@ -125,41 +139,44 @@ def measure(args, tmp, env, processes):
 
         results["gallery"], have, running = [], 0, []
         with httpx.Client(base_url=web_url, cookies={"sessionid": session_key}, timeout=60) as http:
-            for size in (int(s) for s in args.sizes.split(",")):
+            for size in [int(s) for s in args.sizes.split(",")] if "gallery" in args.only else []:
                 seeding = time.perf_counter()
                 running += seed.seed(user, project, size - have, already=have)
                 say(f"seeded {size:,} generations ({time.perf_counter() - seeding:.1f} s); timing the gallery")
                 have = size
                 results["gallery"] += gallery.measure(http, user, running[0], size, n_page=max(5, args.requests // 3),
                                                       n_fragment=args.requests)
-        if args.only == "gallery":
-            sampler.stop()
-            return results
 
-        say(f"webhooks: {args.webhooks:,} deliveries")
-        results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
+        if "webhooks" in args.only:
+            say(f"webhooks: {args.webhooks:,} deliveries")
+            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
 
         worker = Process("worker", command_line("worker", env), env, tmp / "worker.log")
         processes.append(worker)
         if not drain.worker_ready():
             raise RuntimeError(f"the worker did not start; see {tmp / 'worker.log'}")
 
-        if args.browser_jobs and browser.available():
+        if "browser" in args.only and args.browser_jobs and browser.available():
             say(f"browser: {args.browser_jobs} jobs with the gallery open in Chromium")
             results["browser"] = browser.measure(web_url, session_key, sim, user, project, args.browser_jobs,
                                                  tmp / "gallery.png")
 
-        say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
-        noop = drain.noop_drain(args.jobs)
-        sim.config.queue_seconds = sim.config.run_seconds = 0
-        sim.config.concurrency_limit = args.jobs * 2
-        sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
-        ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
-        ids = drain.drafts(user, project, args.jobs)
-        before = dict(sim.calls)
-        app = drain.app_drain(ids)
-        results["drain"] = {"noop": noop, "app": app,
-                            "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
+        if "drain" in args.only:
+            say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
+            before = cpu_seconds(processes)
+            noop = drain.noop_drain(args.jobs)
+            noop["cpu"] = cpu_seconds(processes, since=before)
+            sim.config.queue_seconds = sim.config.run_seconds = 0
+            sim.config.concurrency_limit = args.jobs * 2
+            sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
+            ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
+            ids = drain.drafts(user, project, args.jobs)
+            before = dict(sim.calls)
+            before = cpu_seconds(processes)
+            app = drain.app_drain(ids)
+            app["cpu"] = cpu_seconds(processes, since=before)
+            results["drain"] = {"noop": noop, "app": app,
+                                "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
         sampler.stop()
         for process in processes:
             process.stop()

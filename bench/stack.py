@@ -82,6 +82,17 @@ class Process:
             self.peak_rss[pid] = max(self.peak_rss.get(pid, 0), hwm)
         self.peak_pss = max(self.peak_pss, total)
 
+    def cpu_seconds(self):
+        """CPU time used so far by the group's processes, with that of their finished children."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+        return total / os.sysconf("SC_CLK_TCK")
+
     @property
     def alive(self):
         return self.popen.poll() is None

@@ -144,11 +144,14 @@ class GenerationQuerySet(models.QuerySet):
             ledger.hold(generation)  # raises ledger.BudgetExceeded past a hard limit
         return generation
 
+    def waiting(self, account):
+        """The account's jobs waiting for a slot, in no particular order."""
+        return self.filter(account=account, status=Generation.Status.DRAFT, quarantined_at__isnull=True)
+
     def line(self, account):
         """The account's waiting jobs in the order they get a free slot: fair across
         users (each user's n-th waiting job counts their jobs already running), then by age."""
-        waiting = (self.filter(account=account, status=Generation.Status.DRAFT, quarantined_at__isnull=True)
-                   .order_by("created_at").values_list("pk", "owner_id"))
+        waiting = self.waiting(account).order_by("created_at").values_list("pk", "owner_id")
         running = Counter(self.filter(account=account, status__in=Generation.IN_FLIGHT)
                           .values_list("owner_id", flat=True))
         seen = Counter()

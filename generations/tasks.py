@@ -119,12 +119,20 @@ def _take_slot(generation):
     with transaction.atomic():
         account = ProviderAccount.objects.select_for_update().get(pk=generation.account_id)
         free = account.concurrency_limit - account.in_flight()
-        line = Generation.objects.line(account)
-        if free <= 0 or generation.pk not in line[:free]:
+        if free <= 0 or not _within_free_slots(generation, account, free):
             generation.schedule(5 if free <= 0 else 2)
             return False
         return generation.advance(Status.SUBMITTING, Source.SUBMIT, next_action_at=timezone.now() + timedelta(
             seconds=lease_seconds()), submit_attempts=generation.submit_attempts + 1)
+
+
+def _within_free_slots(generation, account, free):
+    """Whether the job is among the first `free` of the fair line. When every waiting job
+    fits, the order does not matter and the line is not worked out (it reads every
+    waiting job, and a big batch would pay that on each submit)."""
+    if Generation.objects.waiting(account).count() <= free:
+        return generation.status == Status.DRAFT and generation.quarantined_at is None
+    return generation.pk in Generation.objects.line(account)[:free]
 
 
 def _submit(generation, conn):
@@ -343,13 +351,19 @@ def kick(generation, now=None):
 
 
 def kick_line(account_id):
-    """A slot came free: wake the jobs at the head of the account's line now."""
+    """A slot came free: wake the jobs at the head of the account's line now. Waking only
+    brings a job's next action forward, in one UPDATE: a job already due is left alone."""
     if account_id is None:
         return
     account = ProviderAccount.objects.get(pk=account_id)
     free = account.concurrency_limit - account.in_flight()
-    for pk in Generation.objects.line(account)[:max(free, 0)]:
-        Generation.objects.filter(pk=pk).update(next_action_at=timezone.now())
+    if free <= 0:
+        return
+    waiting = Generation.objects.waiting(account)
+    head = waiting if waiting.count() <= free else Generation.objects.filter(
+        pk__in=Generation.objects.line(account)[:free])
+    now = timezone.now()
+    head.filter(next_action_at__gt=now).update(next_action_at=now)
 
 
 def dispatch_due(now=None, limit=50):
@@ -361,21 +375,23 @@ def dispatch_due(now=None, limit=50):
     return sum(kick(generation, now) for generation in candidates)
 
 
-def sweep(seconds=None):
-    """Scheduled every minute (and once when the worker starts): keeps dispatching due
-    work for `seconds`, once a second."""
-    seconds = settings.SWEEP_SECONDS if seconds is None else seconds
+def sweep(seconds=0, running=None):
+    """Enqueue every overdue step now, and keep doing so once a second for `seconds` (while
+    `running()`, if given). The worker command runs this beside its cluster for as long as the
+    cluster runs; the schedule (every minute) is one pass, so a cluster started without that
+    command still moves. Beats for the health page at most every HEARTBEAT_SECONDS."""
     from characters.tasks import dispatch_due as dispatch_due_characters
 
     deadline = time.monotonic() + seconds
     total = 0
     next_beat = 0.0
-    while True:
+    while running is None or running():
         fresh_connection()
         if time.monotonic() >= next_beat:  # tells the health page a worker is alive
             WorkerHeartbeat.beat()
             next_beat = time.monotonic() + HEARTBEAT_SECONDS
         total += dispatch_due() + dispatch_due_characters()
         if time.monotonic() >= deadline:
-            return total
+            break
         time.sleep(1)
+    return total

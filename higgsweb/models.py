@@ -199,13 +199,14 @@ class ProviderBalance(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """Written by the sweeper while it runs (every minute, in some worker process), so a
-    page can tell whether any worker is alive whatever the broker."""
+    """Written by the sweeper every few seconds (in the main process of each worker cluster,
+    or by the scheduled one-pass sweep), so a page can tell whether any worker is alive
+    whatever the broker."""
 
     worker = models.CharField(max_length=200, unique=True)  # host:pid
     seen_at = models.DateTimeField(default=timezone.now)
 
-    ALIVE_SECONDS = 150  # the sweeper is scheduled every minute and beats while it runs
+    ALIVE_SECONDS = 150  # beats come every 10 s, or every minute from a cluster run without the worker command
 
     class Meta:
         ordering = ["-seen_at"]

@@ -258,7 +258,7 @@ SECURE_CSP = {
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": os.environ.get("Q_NAME", "higgsweb"),
-    "workers": envint("Q_WORKERS", 3),
+    "workers": envint("Q_WORKERS", 2),
     "timeout": envint("Q_TIMEOUT", 120),
     "retry": envint("Q_RETRY", 180),
     "max_attempts": 3,
@@ -272,8 +272,6 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
-# How long one run of the sweeper keeps watching for due work (it is re-scheduled every minute).
-SWEEP_SECONDS = envint("SWEEP_SECONDS", 55)
 # How long a dispatched step may go unanswered before the sweeper enqueues it again.
 PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"])
 # Input files: "auto" sends the provider a URL under PUBLIC_BASE_URL when that host is public,

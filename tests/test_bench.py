@@ -27,3 +27,23 @@ def test_the_benchmark_runs_end_to_end_and_writes_every_figure(tmp_path):
     assert "| 40 | unchanged | 204 | 3 |" in text  # the nothing-changed poll, in three queries
     assert "20/20" in text  # every webhook verified and answered
     assert "5 archived" in text  # every job through the worker
+
+
+@pytest.mark.slow
+def test_only_runs_the_parts_asked_for_and_says_which_were_left_out(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--only", "drain,memory", "--jobs", "3", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = out.read_text()
+    assert "Parts not run (`--only`): gallery, webhooks, browser." in text
+    assert "3 jobs through the worker" in text and "peak memory, worker" in text
+    assert "card fragment" not in text and "verified webhooks per second" not in text
+
+
+def test_only_refuses_a_part_it_does_not_know():
+    result = subprocess.run([sys.executable, "-m", "bench.run", "--only", "drain,gallerie"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown part(s) gallerie" in result.stderr

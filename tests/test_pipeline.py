@@ -269,3 +269,25 @@ def test_system_check_refuses_timeout_not_below_retry(settings):
     assert [e.id for e in q_cluster_check(None)] == ["higgsweb.E002"]
     settings.Q_CLUSTER = {"timeout": 60, "retry": 180}
     assert [e.id for e in q_cluster_check(None)] == ["higgsweb.E001"]
+
+
+def test_a_freed_slot_wakes_the_head_of_the_line_only(db, account, alice, bob, project):
+    ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=3)
+    later = timezone.now() + timedelta(seconds=30)
+    running = start(alice, project, prompt="running")
+    Generation.objects.filter(pk=running.pk).update(status="queued")
+    batch = [start(alice, project, prompt=f"alice {i}") for i in range(3)]
+    bobs = start(bob, project, prompt="bob's only job")
+    Generation.objects.filter(pk__in=[g.pk for g in [*batch, bobs]]).update(next_action_at=later)
+    due = timezone.now() - timedelta(seconds=5)
+    Generation.objects.filter(pk=batch[0].pk).update(next_action_at=due)  # already due: not moved
+
+    tasks.kick_line(account.pk)  # two free slots: bob's job (fair line) and alice's first
+    after = {g.pk: Generation.objects.get(pk=g.pk).next_action_at for g in [*batch, bobs]}
+    assert after[batch[0].pk] == due
+    assert after[bobs.pk] <= timezone.now()
+    assert after[batch[1].pk] == after[batch[2].pk] == later
+
+    ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=10)
+    tasks.kick_line(account.pk)  # room for everyone waiting
+    assert all(Generation.objects.get(pk=g.pk).next_action_at <= timezone.now() for g in batch)

@@ -1,6 +1,7 @@
 """The worker's steps against a real simulator over HTTP (tasks run inline)."""
 
 import pytest
+from django.utils import timezone
 
 from generations import tasks
 from generations.models import Generation
@@ -115,3 +116,32 @@ def test_the_sweeper_enqueues_each_due_step_once(generation, simulator, monkeypa
         assert tasks.dispatch_due() == 1
     with transaction.atomic():
         assert tasks.dispatch_due() == 0  # claimed: not due again until the claim lapses
+
+
+def test_the_scheduled_sweep_is_one_pass_and_frees_its_worker(generation, monkeypatch):
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: pytest.fail("the scheduled sweep waited"))
+    Generation.objects.filter(pk=generation.pk).update(next_action_at="2000-01-01T00:00Z")
+    assert tasks.sweep() == 1
+
+
+def test_the_worker_commands_sweeper_runs_while_its_cluster_runs_and_outlives_a_failing_pass(generation,
+                                                                                             monkeypatch):
+    from generations.management.commands import worker
+
+    passes, sleeps = [], []
+    real = tasks.dispatch_due
+
+    def dispatch_due():
+        passes.append(1)
+        if len(passes) == 2:
+            raise RuntimeError("database is locked")
+        return real()
+
+    monkeypatch.setattr(tasks, "dispatch_due", dispatch_due)
+    monkeypatch.setattr(tasks.time, "sleep", sleeps.append)
+    monkeypatch.setattr(worker.time, "sleep", sleeps.append)
+    Generation.objects.filter(pk=generation.pk).update(next_action_at="2000-01-01T00:00Z")
+    worker.sweep_while(lambda: len(passes) < 4)  # the cluster stops during the fourth pass
+    assert len(passes) == 4
+    assert Generation.objects.get(pk=generation.pk).next_action_at > timezone.now()  # dispatched
+    assert set(sleeps) == {1}  # a second between passes, failed or not

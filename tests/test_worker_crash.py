@@ -79,7 +79,7 @@ def world(tmp_path):
            "SIMULATOR_URL": server.url, "HIGGSFIELD_BASE_URL": server.url,
            "HIGGSFIELD_WEBHOOK_SECRET": WEBHOOK_SECRET, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
            "Q_NAME": "crash-" + uuid.uuid4().hex[:8], "Q_WORKERS": "2", "Q_TIMEOUT": "8", "Q_RETRY": "12",
-           "PIPELINE_CLAIM_SECONDS": "3", "SWEEP_SECONDS": "50", "DJANGO_SETTINGS_MODULE": "higgsweb.settings"}
+           "PIPELINE_CLAIM_SECONDS": "3", "DJANGO_SETTINGS_MODULE": "higgsweb.settings"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT, timeout=120)
     out = subprocess.run([*manage, "shell", "-v0", "-c", CREATE], env=env, check=True, cwd=ROOT,

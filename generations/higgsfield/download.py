@@ -1,12 +1,13 @@
 """Fetch provider output files, guarded against SSRF and oversize answers."""
 
+import io
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
 import httpx
 
-from .client import USER_AGENT
+from .client import USER_AGENT, tls_context
 from .errors import DownloadRefused, NetworkError
 
 
@@ -39,11 +40,20 @@ def check_url(url, *, allowed_hosts, trusted_origins=()):
 
 
 def fetch(url, *, allowed_hosts, trusted_origins=(), max_bytes, transport=None):
-    """Return (bytes, content_type). Redirects are not followed (each hop would need checking)."""
+    """Return (bytes, content_type): fetch_into a buffer, for files known to be small."""
+    buffer = io.BytesIO()
+    content_type = fetch_into(buffer, url, allowed_hosts=allowed_hosts, trusted_origins=trusted_origins,
+                              max_bytes=max_bytes, transport=transport)
+    return buffer.getvalue(), content_type
+
+
+def fetch_into(sink, url, *, allowed_hosts, trusted_origins=(), max_bytes, transport=None):
+    """Stream the file into `sink` (anything with write()) as it arrives; return its content
+    type. Redirects are not followed (each hop would need checking)."""
     check_url(url, allowed_hosts=allowed_hosts, trusted_origins=trusted_origins)
     timeout = httpx.Timeout(60.0, connect=5.0)
     try:
-        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
+        with httpx.Client(timeout=timeout, transport=transport, follow_redirects=False, verify=tls_context(),
                           headers={"User-Agent": USER_AGENT}) as client:
             with client.stream("GET", url) as response:
                 if response.status_code == 404:
@@ -53,13 +63,13 @@ def fetch(url, *, allowed_hosts, trusted_origins=(), max_bytes, transport=None):
                 declared = response.headers.get("Content-Length")
                 if declared and int(declared) > max_bytes:
                     raise DownloadRefused(f"Output is larger than {max_bytes} bytes; refused.")
-                chunks, size = [], 0
+                size = 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > max_bytes:
                         raise DownloadRefused(f"Output is larger than {max_bytes} bytes; refused.")
-                    chunks.append(chunk)
+                    sink.write(chunk)
                 content_type = response.headers.get("Content-Type", "application/octet-stream")
     except httpx.TransportError as exc:
         raise NetworkError(f"Could not download the output: {exc.__class__.__name__}.") from exc
-    return b"".join(chunks), content_type.split(";")[0].strip()
+    return content_type.split(";")[0].strip()
