@@ -13,7 +13,7 @@ from django.db import connection
 MIB = 1024  # KiB per MiB
 
 
-def machine(web_command, worker_command):
+def machine(web_command, worker_command, procfile="Procfile.production"):
     def first(path, prefix):
         try:
             for line in Path(path).read_text().splitlines():
@@ -41,9 +41,27 @@ def machine(web_command, worker_command):
         ("Django", django.get_version()),
         ("Database", database),
         ("Broker", f"{broker}; {settings.Q_CLUSTER['workers']} worker processes"),
-        ("Web server", f"`{web_command}` (the Procfile's web entry), DEBUG=False"),
-        ("Worker", f"`{worker_command}` (the Procfile's worker entry)"),
+        ("Web server", f"{server_name(web_command)}: `{web_command}` ({procfile}'s web entry), DEBUG=False"),
+        ("Worker", f"`{worker_command}` ({procfile}'s worker entry)"),
     ]
+
+
+def server_name(command):
+    """What serves the requests, named: gunicorn with its worker count and class, or runserver."""
+    if "gunicorn" in command:
+        from gunicorn.config import Config
+
+        config = Config()
+        parser = config.parser()
+        options = vars(parser.parse_args(command.split()[1:]))
+        for key, value in options.items():
+            if key in config.settings and value is not None:
+                config.set(key, value)
+        threads = f", {config.threads} threads each" if config.worker_class_str == "gthread" else ""
+        return f"gunicorn {config.workers} × {config.worker_class_str}{threads}"
+    if "runserver" in command:
+        return "Django's runserver (development server, one thread per request)"
+    return command.split()[0]
 
 
 def verdict(ok):
@@ -66,6 +84,7 @@ def write(path, results):
         f"Written by `make bench` on {datetime.now():%Y-%m-%d %H:%M} in {r['wall']:.0f} s. Every figure below comes "
         "from that one run; re-run `make bench` to replace them. How each is measured: [README.md](README.md).",
         "",
+        *([f"Only these parts were run: {', '.join(r['parts'])}.", ""] if len(r["parts"]) < 4 else []),
         "## Machine",
         "",
         "| | |",
@@ -79,11 +98,34 @@ def write(path, results):
         *summary_rows(r),
         "",
     ]
-    lines += gallery_section(r) + webhook_section(r) + browser_section(r) + drain_section(r) + memory_section(r)
+    sections = [gallery_section, webhook_section, browser_section, drain_section]
+    for section, part in zip(sections, ("gallery", "webhooks", "browser", "drain"), strict=True):
+        if part in r["parts"]:
+            lines += section(r)
+    lines += memory_section(r)
     Path(path).write_text("\n".join(lines) + "\n")
 
 
 def summary_rows(r):
+    rows = []
+    if r.get("gallery"):
+        rows += gallery_rows(r)
+    if "webhooks" in r:
+        rows += webhook_rows(r)
+    if "browser" in r["parts"]:
+        rows += browser_rows(r)
+    if "drain" in r:
+        rows += drain_rows(r)
+    m = r["memory"]
+    for name, limit in (("web", 80), ("worker", 150)):
+        if name in m:
+            pss = m[name]["pss"] / MIB
+            rows.append(f"| peak memory, {name} (all its processes, PSS) | ≤ {limit} MiB | {pss:.1f} MiB | | | "
+                        f"{verdict(pss <= limit)} |")
+    return rows
+
+
+def gallery_rows(r):
     rows = []
     by = {(row["size"], row["what"]): row for row in r["gallery"]}
     sizes = sorted({row["size"] for row in r["gallery"]})
@@ -100,12 +142,22 @@ def summary_rows(r):
     page = by[(largest, "page")]
     rows.append(f"| gallery page p95 at {largest:,} | — | {ms(page['app_p95'])} | bare {ms(page['bare_p95'])} | "
                 f"{ratio(page['app_p95'], page['bare_p95'])} | |")
+    return rows
+
+
+def webhook_rows(r):
+    rows = []
     w = r["webhooks"]
     rows.append(f"| verified webhooks per second | ≥ 500/s | {w['app']['per_second']:.0f}/s | bare one-write view "
                 f"{w['bare']['per_second']:.0f}/s | {ratio(w['app']['per_second'], w['bare']['per_second'])} | "
                 f"{verdict(w['app']['per_second'] >= 500)} |")
     rows.append(f"| webhook p99 under that load | ≤ 50 ms | {ms(w['app']['p99'])} | bare {ms(w['bare']['p99'])} | "
                 f"{ratio(w['app']['p99'], w['bare']['p99'])} | {verdict(w['app']['p99'] <= 50)} |")
+    return rows
+
+
+def browser_rows(r):
+    rows = []
     b = r.get("browser")
     if b and b["p95"] is not None:
         limit = b["interval"] * 1000 + 50
@@ -114,6 +166,11 @@ def summary_rows(r):
                     f"{verdict(b['p95'] <= limit)} |")
     else:
         rows.append("| webhook → visible in browser | | not measured (no Chromium/Playwright) | | | |")
+    return rows
+
+
+def drain_rows(r):
+    rows = []
     d = r["drain"]
     rows.append(f"| provider API calls per completed job | — | {calls_per_job(d['calls'], d['app']['completed'])} "
                 f"(worker drain) | | | |")
@@ -121,11 +178,6 @@ def summary_rows(r):
     rows.append(f"| {d['app']['n']:,} jobs through the worker | ≥ 0.5× no-op | {d['app']['per_second']:.1f} jobs/s | "
                 f"no-op drain {d['noop']['per_second']:.1f} tasks/s | {drain_ratio:.2f}× | "
                 f"{verdict(drain_ratio >= 0.5)} |")
-    m = r["memory"]
-    for name, limit in (("web", 80), ("worker", 150)):
-        pss = m[name]["pss"] / MIB
-        rows.append(f"| peak memory, {name} (all its processes, PSS) | ≤ {limit} MiB | {pss:.1f} MiB | | | "
-                    f"{verdict(pss <= limit)} |")
     return rows
 
 
@@ -205,6 +257,8 @@ def memory_section(r):
              "between them, so the sum is what the group really holds; VmHWM is each process's own peak RSS.", "",
              "| process group | processes | peak PSS, sum | largest single-process VmHWM |", "|---|---|---|---|"]
     for name in ("web", "worker"):
+        if name not in r["memory"]:
+            continue
         m = r["memory"][name]
         lines.append(f"| {name} | {m['processes']} | {m['pss'] / MIB:.1f} MiB | {m['hwm'] / MIB:.1f} MiB |")
     return lines + [""]

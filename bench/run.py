@@ -14,9 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.stack import ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
+from bench.stack import PROCFILES, ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
 
 SIZES = "1000,10000,100000"
+PARTS = ("gallery", "webhooks", "browser", "drain")
 
 
 def arguments(argv):
@@ -26,15 +27,25 @@ def arguments(argv):
     parser.add_argument("--jobs", type=int, default=1000, help="jobs (and no-op tasks) per drain")
     parser.add_argument("--browser-jobs", type=int, default=12, help="0 skips the browser")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--server", choices=PROCFILES, default="production",
+                        help="whose web and worker lines to run: production (Procfile.production, gunicorn; the "
+                             "default) or dev (Procfile, runserver as `make run` runs it)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := args.only - set(PARTS):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    return args
 
 
 def environment(tmp, web_port, sim_port):
     sim_url = f"http://127.0.0.1:{sim_port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DEBUG": "False", "PORT": str(web_port),
-           "SIM_PORT": str(sim_port), "HIGGSFIELD_API_KEY": "", "SIMULATOR_URL": sim_url,
+           "BIND": f"127.0.0.1:{web_port}", "SIM_PORT": str(sim_port), "HIGGSFIELD_API_KEY": "",
+           "SIMULATOR_URL": sim_url,
            "HIGGSFIELD_BASE_URL": sim_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
            "HIGGSFIELD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
            "MEDIA_ROOT": str(tmp / "media"), "BENCH_STATIC_ROOT": str(tmp / "static"),
@@ -86,7 +97,9 @@ def main(argv=None):
     from bench import report
 
     results["wall"] = time.perf_counter() - started
-    results["machine"] = report.machine(procfile("web"), procfile("worker"))
+    results["parts"] = [part for part in PARTS if part in args.only]
+    results["machine"] = report.machine(procfile("web", args.server), procfile("worker", args.server),
+                                        PROCFILES[args.server])
     report.write(args.out, results)
     print(Path(args.out).read_text())
     if args.keep:
@@ -116,15 +129,15 @@ def measure(args, tmp, env, processes):
         user, project, session_key = seed.member()
         seed.media_files()
         account = ProviderAccount.objects.default()
-        say(f"web: {' '.join(command_line('web', env))}")
-        web = Process("web", command_line("web", env), env, tmp / "web.log")
+        say(f"web: {' '.join(command_line('web', env, args.server))}")
+        web = Process("web", command_line("web", env, args.server), env, tmp / "web.log")
         processes.append(web)
         sampler = MemorySampler(processes).start()
         wait_for_http(web_url + "/login/")
 
         results["gallery"], have, running = [], 0, []
         with httpx.Client(base_url=web_url, cookies={"sessionid": session_key}, timeout=60) as http:
-            for size in (int(s) for s in args.sizes.split(",")):
+            for size in (int(s) for s in args.sizes.split(",")) if "gallery" in args.only else ():
                 seeding = time.perf_counter()
                 running += seed.seed(user, project, size - have, already=have)
                 say(f"seeded {size:,} generations ({time.perf_counter() - seeding:.1f} s); timing the gallery")
@@ -132,30 +145,33 @@ def measure(args, tmp, env, processes):
                 results["gallery"] += gallery.measure(http, user, running[0], size, n_page=max(5, args.requests // 3),
                                                       n_fragment=args.requests)
 
-        say(f"webhooks: {args.webhooks:,} deliveries")
-        results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
+        if "webhooks" in args.only:
+            say(f"webhooks: {args.webhooks:,} deliveries")
+            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
 
-        worker = Process("worker", command_line("worker", env), env, tmp / "worker.log")
-        processes.append(worker)
-        if not drain.worker_ready():
-            raise RuntimeError(f"the worker did not start; see {tmp / 'worker.log'}")
+        if args.only & {"browser", "drain"}:
+            worker = Process("worker", command_line("worker", env, args.server), env, tmp / "worker.log")
+            processes.append(worker)
+            if not drain.worker_ready():
+                raise RuntimeError(f"the worker did not start; see {tmp / 'worker.log'}")
 
-        if args.browser_jobs and browser.available():
+        if "browser" in args.only and args.browser_jobs and browser.available():
             say(f"browser: {args.browser_jobs} jobs with the gallery open in Chromium")
             results["browser"] = browser.measure(web_url, session_key, sim, user, project, args.browser_jobs,
                                                  tmp / "gallery.png")
 
-        say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
-        noop = drain.noop_drain(args.jobs)
-        sim.config.queue_seconds = sim.config.run_seconds = 0
-        sim.config.concurrency_limit = args.jobs * 2
-        sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
-        ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
-        ids = drain.drafts(user, project, args.jobs)
-        before = dict(sim.calls)
-        app = drain.app_drain(ids)
-        results["drain"] = {"noop": noop, "app": app,
-                            "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
+        if "drain" in args.only:
+            say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
+            noop = drain.noop_drain(args.jobs)
+            sim.config.queue_seconds = sim.config.run_seconds = 0
+            sim.config.concurrency_limit = args.jobs * 2
+            sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
+            ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
+            ids = drain.drafts(user, project, args.jobs)
+            before = dict(sim.calls)
+            app = drain.app_drain(ids)
+            results["drain"] = {"noop": noop, "app": app,
+                                "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
         sampler.stop()
         for process in processes:
             process.stop()
