@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -150,23 +150,21 @@ def hold_training(character, estimate=TRAINING_CREDITS, guarded=True):
 
 def _settle(kind, *, generation=None, character=None, final=None, note="", created_by=None):
     """Write the one confirm (net becomes `final`, by default the hold) or the one refund
-    (net becomes 0); None when there is no hold or it was already written. What the ledger
-    holds for the job is read in one query. It is called from the status change that ends
-    the job, which only one transaction can make (Generation.advance is a compare-and-set;
-    a character's takes a row lock), so no savepoint is spent on a race: were a second one
+    (net becomes 0); None when there is no hold or it was already written. The job's few
+    entries are read in one query. It is called from the status change that ends the job,
+    which only one transaction can make (Generation.advance is a compare-and-set; a
+    character's takes a row lock), so no savepoint is spent on a race: were a second one
     ever written, the database's unique constraint fails that whole transaction instead."""
-    held = _entries(generation, character).aggregate(
-        net=Sum("amount"), hold=Sum("amount", filter=Q(kind=Kind.HOLD)),
-        holds=Count("pk", filter=Q(kind=Kind.HOLD)), settled=Count("pk", filter=Q(kind=kind)),
-        user_budget=Max("user_budget", filter=Q(kind=Kind.HOLD)),
-        project_budget=Max("project_budget", filter=Q(kind=Kind.HOLD)))
-    if not held["holds"] or held["settled"]:
+    rows = list(_entries(generation, character).values_list("kind", "amount", "user_budget", "project_budget"))
+    first_hold = next((row for row in rows if row[0] == Kind.HOLD), None)
+    if first_hold is None or any(row[0] == kind for row in rows):
         return None
-    target = Decimal(0) if kind == Kind.REFUND else (final if final is not None else held["hold"])
+    _, held, user_budget_id, project_budget_id = first_hold
+    target = Decimal(0) if kind == Kind.REFUND else (final if final is not None else held)
     # Only the budgets' ids are needed to move them (see _write).
-    budgets = [Budget(pk=pk) if pk else None for pk in (held["user_budget"], held["project_budget"])]
-    return _write(kind, target - held["net"], budgets=budgets, savepoint=False, note=note, created_by=created_by,
-                  **_subject_fields(generation, character))
+    budgets = [Budget(pk=pk) if pk else None for pk in (user_budget_id, project_budget_id)]
+    return _write(kind, target - sum(row[1] for row in rows), budgets=budgets, savepoint=False, note=note,
+                  created_by=created_by, **_subject_fields(generation, character))
 
 
 def confirm(generation=None, character=None, final=None, **kwargs):
