@@ -1,7 +1,9 @@
 """bench/RESULTS.md: the machine, then every figure with its target and baseline."""
 
+import importlib
 import os
 import platform
+import shlex
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -47,20 +49,25 @@ def machine(web_command, worker_command, procfile="Procfile.production"):
 
 
 def server_name(command):
-    """What serves the requests, named: gunicorn with its worker count and class, or runserver."""
+    """What serves the requests, named: gunicorn with its workers and threads as it will run
+    them (command line over its config module), or runserver."""
     if "gunicorn" in command:
         from gunicorn.config import Config
 
         config = Config()
-        parser = config.parser()
-        options = vars(parser.parse_args(command.split()[1:]))
+        options = vars(config.parser().parse_args(shlex.split(command)[1:]))
+        if (options.get("config") or "").startswith("python:"):
+            module = importlib.import_module(options["config"].removeprefix("python:"))
+            for key in config.settings:
+                if hasattr(module, key):
+                    config.set(key, getattr(module, key))
         for key, value in options.items():
             if key in config.settings and value is not None:
                 config.set(key, value)
         threads = f", {config.threads} threads each" if config.worker_class_str == "gthread" else ""
-        return f"gunicorn {config.workers} × {config.worker_class_str}{threads}"
+        return f"gunicorn, {config.workers} × {config.worker_class_str} worker{threads}"
     if "runserver" in command:
-        return "Django's runserver (development server, one thread per request)"
+        return "Django's runserver (the development server, a thread per request)"
     return command.split()[0]
 
 
@@ -208,12 +215,15 @@ def webhook_section(r):
     lines = ["## Webhooks", "",
              f"{w['app']['requests']:,} signed \"completed\" deliveries for running jobs, from {w['concurrency']} "
              f"concurrent clients, each delivery on a new connection; {w['applied']:,} jobs moved to completed.", "",
-             "| endpoint | answered 2xx | per second | p50 | p99 | wall |", "|---|---|---|---|---|---|"]
+             "*CPU* is the CPU time the web server's processes used per request (user + system, from /proc): "
+             "unlike the rate, it hardly depends on what else the machine is doing.", "",
+             "| endpoint | answered 2xx | per second | p50 | p99 | wall | CPU per request |",
+             "|---|---|---|---|---|---|---|"]
     for name, label in (("app", "/webhooks/higgsfield/ (verify, record, apply, queue the archive)"),
                         ("bare", "bare: one INSERT")):
         s = w[name]
         lines.append(f"| {label} | {s['ok']:,}/{s['requests']:,} | {s['per_second']:.0f} | {ms(s['p50'])} | "
-                     f"{ms(s['p99'])} | {s['wall']:.1f} s |")
+                     f"{ms(s['p99'])} | {s['wall']:.1f} s | {ms(s.get('cpu_ms'))} |")
     return lines + [""]
 
 

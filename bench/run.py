@@ -50,7 +50,9 @@ def environment(tmp, web_port, sim_port):
            "HIGGSFIELD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
            "MEDIA_ROOT": str(tmp / "media"), "BENCH_STATIC_ROOT": str(tmp / "static"),
            "Q_NAME": f"bench-{web_port}-{os.getpid()}", "LOG_LEVEL": "WARNING", "SQLITE_PATH": str(tmp / "db.sqlite3"),
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1",
+           # gunicorn's control socket goes in $XDG_RUNTIME_DIR: one of the run's own, not the user's.
+           "XDG_RUNTIME_DIR": str(tmp)}
     env.pop("HIGGSFIELD_API_SECRET", None)
     return env
 
@@ -147,7 +149,7 @@ def measure(args, tmp, env, processes):
 
         if "webhooks" in args.only:
             say(f"webhooks: {args.webhooks:,} deliveries")
-            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
+            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks, web=web)
 
         if args.only & {"browser", "drain"}:
             worker = Process("worker", command_line("worker", env, args.server), env, tmp / "worker.log")

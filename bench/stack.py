@@ -81,6 +81,17 @@ class Process:
                 group.append(int(entry))
         return group
 
+    def cpu_seconds(self):
+        """User + system CPU time the group's processes have used so far."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def sample(self):
         total = 0
         for pid in self.pids():
