@@ -234,8 +234,8 @@ def after_finish(generation):
 
 
 def receive_delivery(webhook_id, surface, payload):
-    """Record a verified delivery and act on it in one short write transaction: the job is
-    read first (the write lock is not needed for that; its status is checked again by the
+    """Record a verified delivery and act on it in one short write transaction: the job (and
+    its owner) is read first (the write lock is not needed for that; its status is checked again by the
     compare-and-set in Generation.advance), then the delivery is inserted — its unique
     webhook_id is the dedupe — and applied; the archive task and the line are queued after
     the commit. Returns False for a redelivery, which changes nothing."""
@@ -254,8 +254,8 @@ def receive_delivery(webhook_id, surface, payload):
 
 
 def _by_request_id(request_id):
-    # The owner (away from the gallery? see higgsweb.notify) and the account come in the same query.
-    return (Generation.objects.select_related("owner", "account").annotate(owner_fresh=Value(True))
+    # The owner (away from the gallery? see higgsweb.notify) comes in the same query.
+    return (Generation.objects.select_related("owner").annotate(owner_fresh=Value(True))
             .filter(request_id=request_id).first())
 
 

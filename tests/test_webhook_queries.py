@@ -92,7 +92,7 @@ def test_a_report_checked_against_a_stale_read_of_the_job_is_still_refused(
         client, running, monkeypatch, django_capture_on_commit_callbacks):
     """The job is read before the write transaction; if a poll completed it in between, a
     late 'failed' must not move it back or refund it."""
-    stale = Generation.objects.select_related("owner", "account").get(pk=running.pk)
+    stale = Generation.objects.select_related("owner").get(pk=running.pk)
     monkeypatch.setattr("generations.tasks._by_request_id", lambda request_id: stale)
     with django_capture_on_commit_callbacks(execute=True):
         Generation.objects.get(pk=running.pk).advance("completed", "poll")
