@@ -1,7 +1,9 @@
 """bench/RESULTS.md: the machine, then every figure with its target and baseline."""
 
+import importlib
 import os
 import platform
+import shlex
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +15,7 @@ from django.db import connection
 MIB = 1024  # KiB per MiB
 
 
-def machine(web_command, worker_command):
+def machine(web_command, worker_command, procfile="Procfile.production"):
     def first(path, prefix):
         try:
             for line in Path(path).read_text().splitlines():
@@ -41,9 +43,32 @@ def machine(web_command, worker_command):
         ("Django", django.get_version()),
         ("Database", database),
         ("Broker", f"{broker}; {settings.Q_CLUSTER['workers']} worker processes"),
-        ("Web server", f"`{web_command}` (the Procfile's web entry), DEBUG=False"),
-        ("Worker", f"`{worker_command}` (the Procfile's worker entry)"),
+        ("Web server", f"{server_name(web_command)}: `{web_command}` ({procfile}'s web entry), DEBUG=False"),
+        ("Worker", f"`{worker_command}` ({procfile}'s worker entry)"),
     ]
+
+
+def server_name(command):
+    """What serves the requests, named: gunicorn with its workers and threads as it will run
+    them (command line over its config module), or runserver."""
+    if "gunicorn" in command:
+        from gunicorn.config import Config
+
+        config = Config()
+        options = vars(config.parser().parse_args(shlex.split(command)[1:]))
+        if (options.get("config") or "").startswith("python:"):
+            module = importlib.import_module(options["config"].removeprefix("python:"))
+            for key in config.settings:
+                if hasattr(module, key):
+                    config.set(key, getattr(module, key))
+        for key, value in options.items():
+            if key in config.settings and value is not None:
+                config.set(key, value)
+        threads = f", {config.threads} threads each" if config.worker_class_str == "gthread" else ""
+        return f"gunicorn, {config.workers} × {config.worker_class_str} worker{threads}"
+    if "runserver" in command:
+        return "Django's runserver (the development server, a thread per request)"
+    return command.split()[0]
 
 
 def verdict(ok):
@@ -66,6 +91,7 @@ def write(path, results):
         f"Written by `make bench` on {datetime.now():%Y-%m-%d %H:%M} in {r['wall']:.0f} s. Every figure below comes "
         "from that one run; re-run `make bench` to replace them. How each is measured: [README.md](README.md).",
         "",
+        *([f"Only these parts were run: {', '.join(r['parts'])}.", ""] if len(r["parts"]) < 4 else []),
         "## Machine",
         "",
         "| | |",
@@ -81,27 +107,30 @@ def write(path, results):
     ]
     if r.get("skipped"):
         lines[3] += f" Parts not run (`--only`): {', '.join(r['skipped'])}."
-    lines += (gallery_section(r) if r["gallery"] else []) + (webhook_section(r) if "webhooks" in r else [])
-    lines += (browser_section(r) if "browser" not in r.get("skipped", ()) else [])
-    lines += (drain_section(r) if "drain" in r else []) + memory_section(r)
+    sections = [gallery_section, webhook_section, browser_section, drain_section]
+    for section, part in zip(sections, ("gallery", "webhooks", "browser", "drain"), strict=True):
+        if part in r["parts"]:
+            lines += section(r)
+    lines += memory_section(r)
     Path(path).write_text("\n".join(lines) + "\n")
 
 
 def summary_rows(r):
     rows = []
-    if r["gallery"]:
+    if r.get("gallery"):
         rows += gallery_rows(r)
     if "webhooks" in r:
         rows += webhook_rows(r)
-    if "browser" not in r.get("skipped", ()):
+    if "browser" in r["parts"]:
         rows += browser_rows(r)
     if "drain" in r:
         rows += drain_rows(r)
     m = r["memory"]
     for name, limit in (("web", 80), ("worker", 150)):
-        pss = m[name]["pss"] / MIB
-        rows.append(f"| peak memory, {name} (all its processes, PSS) | ≤ {limit} MiB | {pss:.1f} MiB | | | "
-                    f"{verdict(pss <= limit)} |")
+        if name in m:
+            pss = m[name]["pss"] / MIB
+            rows.append(f"| peak memory, {name} (all its processes, PSS) | ≤ {limit} MiB | {pss:.1f} MiB | | | "
+                        f"{verdict(pss <= limit)} |")
     return rows
 
 
@@ -188,12 +217,15 @@ def webhook_section(r):
     lines = ["## Webhooks", "",
              f"{w['app']['requests']:,} signed \"completed\" deliveries for running jobs, from {w['concurrency']} "
              f"concurrent clients, each delivery on a new connection; {w['applied']:,} jobs moved to completed.", "",
-             "| endpoint | answered 2xx | per second | p50 | p99 | wall |", "|---|---|---|---|---|---|"]
+             "*CPU* is the CPU time the web server's processes used per request (user + system, from /proc): "
+             "unlike the rate, it hardly depends on what else the machine is doing.", "",
+             "| endpoint | answered 2xx | per second | p50 | p99 | wall | CPU per request |",
+             "|---|---|---|---|---|---|---|"]
     for name, label in (("app", "/webhooks/higgsfield/ (verify, record, apply, queue the archive)"),
                         ("bare", "bare: one INSERT")):
         s = w[name]
         lines.append(f"| {label} | {s['ok']:,}/{s['requests']:,} | {s['per_second']:.0f} | {ms(s['p50'])} | "
-                     f"{ms(s['p99'])} | {s['wall']:.1f} s |")
+                     f"{ms(s['p99'])} | {s['wall']:.1f} s | {ms(s.get('cpu_ms'))} |")
     return lines + [""]
 
 
@@ -248,6 +280,8 @@ def memory_section(r):
              "between them, so the sum is what the group really holds; VmHWM is each process's own peak RSS.", "",
              "| process group | processes | peak PSS, sum | largest single-process VmHWM |", "|---|---|---|---|"]
     for name in ("web", "worker"):
+        if name not in r["memory"]:
+            continue
         m = r["memory"][name]
         lines.append(f"| {name} | {m['processes']} | {m['pss'] / MIB:.1f} MiB | {m['hwm'] / MIB:.1f} MiB |")
     return lines + [""]

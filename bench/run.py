@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.stack import ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
+from bench.stack import PROCFILES, ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
 
 SIZES = "1000,10000,100000"
 PARTS = ("gallery", "webhooks", "browser", "drain", "memory")
@@ -27,26 +27,32 @@ def arguments(argv):
     parser.add_argument("--jobs", type=int, default=1000, help="jobs (and no-op tasks) per drain")
     parser.add_argument("--browser-jobs", type=int, default=12, help="0 skips the browser")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--server", choices=PROCFILES, default="production",
+                        help="whose web and worker lines to run: production (Procfile.production, gunicorn; the "
+                             "default) or dev (Procfile, runserver as `make run` runs it)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
-    parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"comma-separated parts to run, of {', '.join(PARTS)} (memory is sampled whatever runs)")
     args = parser.parse_args(argv)
     args.only = {part.strip() for part in args.only.split(",") if part.strip()}
     if unknown := args.only - set(PARTS):
-        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     return args
 
 
 def environment(tmp, web_port, sim_port):
     sim_url = f"http://127.0.0.1:{sim_port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DEBUG": "False", "PORT": str(web_port),
-           "SIM_PORT": str(sim_port), "HIGGSFIELD_API_KEY": "", "SIMULATOR_URL": sim_url,
+           "BIND": f"127.0.0.1:{web_port}", "SIM_PORT": str(sim_port), "HIGGSFIELD_API_KEY": "",
+           "SIMULATOR_URL": sim_url,
            "HIGGSFIELD_BASE_URL": sim_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
            "HIGGSFIELD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
            "MEDIA_ROOT": str(tmp / "media"), "BENCH_STATIC_ROOT": str(tmp / "static"),
            "Q_NAME": f"bench-{web_port}-{os.getpid()}", "LOG_LEVEL": "WARNING", "SQLITE_PATH": str(tmp / "db.sqlite3"),
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1",
+           # gunicorn's control socket goes in $XDG_RUNTIME_DIR: one of the run's own, not the user's.
+           "XDG_RUNTIME_DIR": str(tmp)}
     env.pop("HIGGSFIELD_API_SECRET", None)
     return env
 
@@ -93,8 +99,10 @@ def main(argv=None):
     from bench import report
 
     results["wall"] = time.perf_counter() - started
+    results["parts"] = [part for part in PARTS if part in args.only]
     results["skipped"] = [part for part in PARTS if part not in args.only and part != "memory"]
-    results["machine"] = report.machine(procfile("web"), procfile("worker"))
+    results["machine"] = report.machine(procfile("web", args.server), procfile("worker", args.server),
+                                        PROCFILES[args.server])
     report.write(args.out, results)
     print(Path(args.out).read_text())
     if args.keep:
@@ -131,15 +139,15 @@ def measure(args, tmp, env, processes):
         user, project, session_key = seed.member()
         seed.media_files()
         account = ProviderAccount.objects.default()
-        say(f"web: {' '.join(command_line('web', env))}")
-        web = Process("web", command_line("web", env), env, tmp / "web.log")
+        say(f"web: {' '.join(command_line('web', env, args.server))}")
+        web = Process("web", command_line("web", env, args.server), env, tmp / "web.log")
         processes.append(web)
         sampler = MemorySampler(processes).start()
         wait_for_http(web_url + "/login/")
 
         results["gallery"], have, running = [], 0, []
         with httpx.Client(base_url=web_url, cookies={"sessionid": session_key}, timeout=60) as http:
-            for size in [int(s) for s in args.sizes.split(",")] if "gallery" in args.only else []:
+            for size in (int(s) for s in args.sizes.split(",")) if "gallery" in args.only else ():
                 seeding = time.perf_counter()
                 running += seed.seed(user, project, size - have, already=have)
                 say(f"seeded {size:,} generations ({time.perf_counter() - seeding:.1f} s); timing the gallery")
@@ -149,12 +157,13 @@ def measure(args, tmp, env, processes):
 
         if "webhooks" in args.only:
             say(f"webhooks: {args.webhooks:,} deliveries")
-            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks)
+            results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks, web=web)
 
-        worker = Process("worker", command_line("worker", env), env, tmp / "worker.log")
-        processes.append(worker)
-        if not drain.worker_ready():
-            raise RuntimeError(f"the worker did not start; see {tmp / 'worker.log'}")
+        if args.only & {"browser", "drain"}:
+            worker = Process("worker", command_line("worker", env, args.server), env, tmp / "worker.log")
+            processes.append(worker)
+            if not drain.worker_ready():
+                raise RuntimeError(f"the worker did not start; see {tmp / 'worker.log'}")
 
         if "browser" in args.only and args.browser_jobs and browser.available():
             say(f"browser: {args.browser_jobs} jobs with the gallery open in Chromium")
@@ -163,18 +172,14 @@ def measure(args, tmp, env, processes):
 
         if "drain" in args.only:
             say(f"worker drain: {args.jobs:,} no-op tasks, then {args.jobs:,} jobs")
-            before = cpu_seconds(processes)
             noop = drain.noop_drain(args.jobs)
-            noop["cpu"] = cpu_seconds(processes, since=before)
             sim.config.queue_seconds = sim.config.run_seconds = 0
             sim.config.concurrency_limit = args.jobs * 2
             sim.set_balance("sim-key", 10**9)  # the simulator's account starts with 1,000 credits
             ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=args.jobs)
             ids = drain.drafts(user, project, args.jobs)
             before = dict(sim.calls)
-            before = cpu_seconds(processes)
             app = drain.app_drain(ids)
-            app["cpu"] = cpu_seconds(processes, since=before)
             results["drain"] = {"noop": noop, "app": app,
                                 "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
         sampler.stop()

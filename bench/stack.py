@@ -31,22 +31,29 @@ def free_port(taken=()):
     raise RuntimeError("no free port")
 
 
-def procfile(name):
-    """The command line of one Procfile entry, e.g. 'web'."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
+PROCFILES = {"production": "Procfile.production", "dev": "Procfile"}
+
+
+def procfile(name, server="production"):
+    """The command line of one entry, e.g. 'web', of Procfile.production (gunicorn, as
+    production runs) or, with server="dev", of the Procfile `make run` uses (runserver)."""
+    for line in (ROOT / PROCFILES[server]).read_text().splitlines():
         key, sep, command = line.partition(":")
         if sep and key.strip() == name:
             return command.strip()
     raise KeyError(name)
 
 
-def command_line(name, env):
-    """A Procfile entry as an argv, with ${PORT} and the like taken from `env`."""
-    return [_expand(part, env) for part in shlex.split(procfile(name))]
+def command_line(name, env, server="production"):
+    """A Procfile entry as an argv, with ${PORT}, ${BIND:-default} and the like taken from `env`."""
+    return [_expand(part, env) for part in shlex.split(procfile(name, server))]
 
 
 def _expand(text, env):
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), ""), text)
+    def value(match):
+        name, default = match.group(1) or match.group(3), match.group(2)
+        return env.get(name) or (default or "")
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, text)
 
 
 class Process:

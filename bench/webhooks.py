@@ -67,13 +67,23 @@ def flood(base_url, path, items, concurrency):
     return time.perf_counter() - started, latencies, statuses
 
 
-def summary(wall, latencies, statuses):
+def summary(wall, latencies, statuses, cpu=None):
     ok = sum(1 for status in statuses if 200 <= status < 300)
     return {"requests": len(statuses), "ok": ok, "per_second": ok / wall if wall else 0.0,
-            "p50": statistics.median(latencies), "p99": percentile(latencies, 99), "wall": wall}
+            "p50": statistics.median(latencies), "p99": percentile(latencies, 99), "wall": wall,
+            "cpu_ms": cpu * 1000 / len(statuses) if cpu is not None and statuses else None}
 
 
-def measure(base_url, sim, user, project, account, count, concurrency=4):
+def timed_flood(web, base_url, path, items, concurrency):
+    """flood() and the CPU time the web process group spent meanwhile: a figure that depends
+    far less on what else the machine is doing than requests per second do."""
+    before = web.cpu_seconds() if web else None
+    wall, latencies, statuses = flood(base_url, path, items, concurrency)
+    cpu = web.cpu_seconds() - before if web else None
+    return summary(wall, latencies, statuses, cpu)
+
+
+def measure(base_url, sim, user, project, account, count, concurrency=4, web=None):
     generations = running_generations(user, project, account, count)
     items = deliveries(sim, generations)
     bare_items = [(body, {"Content-Type": "application/json", "Connection": "close"}) for body, _ in items]
@@ -81,8 +91,8 @@ def measure(base_url, sim, user, project, account, count, concurrency=4):
     warm = deliveries(sim, warming)
     flood(base_url, "/webhooks/higgsfield/", warm, concurrency)
     flood(base_url, "/_bench/write/", bare_items[: concurrency * 3], concurrency)
-    app = summary(*flood(base_url, "/webhooks/higgsfield/", items, concurrency))
-    bare = summary(*flood(base_url, "/_bench/write/", bare_items, concurrency))
+    app = timed_flood(web, base_url, "/webhooks/higgsfield/", items, concurrency)
+    bare = timed_flood(web, base_url, "/_bench/write/", bare_items, concurrency)
     applied = Generation.objects.filter(pk__in=[g.pk for g in generations], status="completed").count()
     settle_out_of_band(generations + warming)
     return {"app": app, "bare": bare, "applied": applied, "concurrency": concurrency}

@@ -151,7 +151,9 @@ class GenerationQuerySet(models.QuerySet):
     def line(self, account):
         """The account's waiting jobs in the order they get a free slot: fair across
         users (each user's n-th waiting job counts their jobs already running), then by age."""
-        waiting = self.waiting(account).order_by("created_at").values_list("pk", "owner_id")
+        waiting = list(self.waiting(account).order_by("created_at").values_list("pk", "owner_id"))
+        if not waiting:
+            return []
         running = Counter(self.filter(account=account, status__in=Generation.IN_FLIGHT)
                           .values_list("owner_id", flat=True))
         seen = Counter()
@@ -363,29 +365,45 @@ class Generation(models.Model):
         return (old, new) in self.SIDEWAYS or self.RANK[new] > self.RANK[old]
 
     def advance(self, new, source, *, detail="", **changes):
-        """Move to `new` if the state machine allows it, under a row lock, recording the
-        transition. Returns True when it moved; a late or duplicate report returns False."""
-        with transaction.atomic():
-            current = Generation.objects.select_for_update().get(pk=self.pk)
-            if not current.can_move_to(new):
-                self.refresh_from_db()
-                return False
-            old, now = current.status, timezone.now()
-            fields = {"status": new, **changes}
-            if new == self.Status.IN_PROGRESS and not current.started_at:
-                fields["started_at"] = now
-            if new in self.FINAL:
-                fields["finished_at"] = now
-                if new != self.Status.COMPLETED:
-                    fields["next_action_at"] = None
+        """Move to `new` if the state machine allows it, recording the transition. Returns True
+        when it moved; a late or duplicate report returns False.
+
+        The move is one compare-and-set UPDATE on the status this instance holds, so a caller
+        that has just read the row needs no second read under a lock; only when the row moved
+        on meanwhile (or this instance says it cannot move) is it read again under a row lock
+        and the rule applied to what is really there. This instance is updated in place."""
+        with transaction.atomic(savepoint=False):
+            old, moved = self.status, False
+            if self.can_move_to(new):
+                fields = self._transition(new, changes)
+                moved = Generation.objects.filter(pk=self.pk, status=old, started_at=self.started_at).update(**fields)
+            if not moved:
+                current = Generation.objects.select_for_update().get(pk=self.pk)
+                if not current.can_move_to(new):
+                    self.refresh_from_db()
+                    return False
+                old = current.status
+                self.started_at = current.started_at
+                fields = self._transition(new, changes)
+                Generation.objects.filter(pk=self.pk).update(**fields)
             for name, value in fields.items():
-                setattr(current, name, value)
-            current.save(update_fields=list(fields))
-            StatusEvent.objects.create(generation=current, from_status=old, to_status=new,
+                setattr(self, name, value)
+            StatusEvent.objects.create(generation=self, from_status=old, to_status=new,
                                        source=source, detail=detail[:2000])
-            status_changed.send(sender=Generation, generation=current, old=old, new=new, source=source)
-        self.refresh_from_db()
+            status_changed.send(sender=Generation, generation=self, old=old, new=new, source=source)
         return True
+
+    def _transition(self, new, changes):
+        """The fields a move to `new` writes, given this instance's start time."""
+        now = timezone.now()
+        fields = {"status": new, **changes}
+        if new == self.Status.IN_PROGRESS and not self.started_at:
+            fields["started_at"] = now
+        if new in self.FINAL:
+            fields["finished_at"] = now
+            if new != self.Status.COMPLETED:
+                fields["next_action_at"] = None
+        return fields
 
     def schedule(self, seconds, **changes):
         """Set when the sweeper should next act on this generation."""
@@ -471,7 +489,10 @@ class WebhookDelivery(models.Model):
 def record_result(generation, result, source):
     """Apply a normalised provider Result (from a webhook or a poll) to a generation.
     Idempotent: duplicates and late, out-of-order reports change nothing.
-    Returns True when the status moved."""
+    Returns True when the status moved. A job that completes has its archive step claimed in
+    the same UPDATE (see tasks.kick) and queued once the transaction commits."""
+    from generations import tasks
+
     Status = Generation.Status
     status = result.status
     if status not in Generation.RANK or status in (Status.DRAFT, Status.SUBMITTING, Status.UNKNOWN):
@@ -484,15 +505,16 @@ def record_result(generation, result, source):
     elif status == Status.NSFW:
         changes["error"] = "The provider's moderation rejected this input or output (credits refunded)."
     elif status == Status.COMPLETED:
-        changes["next_action_at"] = timezone.now()  # archive right away
-    with transaction.atomic():
+        changes["next_action_at"] = tasks.claim_until()
+    with transaction.atomic(savepoint=False):
         moved = generation.advance(status, source, detail=result.error, **changes)
         if moved and status == Status.COMPLETED:
-            for position, output in enumerate(result.outputs):
-                Output.objects.get_or_create(
-                    generation=generation, position=position,
-                    defaults={"kind": output.kind, "provider_url": output.url,
-                              "preview_url": output.preview_url or ""})
+            # Only the one move to completed writes them; a conflict would be a redelivery.
+            Output.objects.bulk_create(
+                [Output(generation=generation, position=position, kind=output.kind, provider_url=output.url,
+                        preview_url=output.preview_url or "") for position, output in enumerate(result.outputs)],
+                ignore_conflicts=True)
+            tasks.enqueue_on_commit("archive_outputs", generation.pk)
     return moved
 
 

@@ -7,9 +7,11 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Value
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -44,6 +46,17 @@ def enqueue(step, generation_id):
         deferred.append((step, generation_id))
         return
     async_task(f"generations.tasks.{step}", str(generation_id), task_name=f"{step}:{generation_id}")
+
+
+def enqueue_on_commit(step, generation_id):
+    """Queue a step once the transaction that made it due commits (at once outside one), so
+    the broker's write (an INSERT with the ORM broker) stays out of that transaction."""
+    transaction.on_commit(partial(enqueue, step, generation_id))
+
+
+def claim_until(now=None):
+    """The `next_action_at` of a step just enqueued: if its task is lost, the row comes due again then."""
+    return (now or timezone.now()) + timedelta(seconds=settings.PIPELINE_CLAIM_SECONDS)
 
 
 def fresh_connection():
@@ -222,25 +235,52 @@ def poll_generation(generation):
 
 
 def after_finish(generation):
-    """A job just reached a final state: archive its outputs, and give its slot to the line."""
-    if generation.status == Status.COMPLETED:
-        kick(generation)
-    kick_line(generation.account_id)
+    """A job just reached a final state: give its slot to the line (its archive step, if it
+    completed, was claimed and queued by record_result)."""
+    account_id = generation.account_id
+    transaction.on_commit(lambda: kick_line(account_id))
 
 
-def apply_delivery(delivery):
-    """Apply a recorded webhook delivery to its generation, if that is known yet."""
-    generation = Generation.objects.filter(request_id=delivery.request_id).first()
+def receive_delivery(webhook_id, surface, payload):
+    """Record a verified delivery and act on it in one short write transaction: the job (and
+    its owner) is read first (the write lock is not needed for that; its status is checked again by the
+    compare-and-set in Generation.advance), then the delivery is inserted — its unique
+    webhook_id is the dedupe — and applied; the archive task and the line are queued after
+    the commit. Returns False for a redelivery, which changes nothing."""
+    request_id = str(payload["request_id"])
+    generation = _by_request_id(request_id)
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(webhook_id=webhook_id, surface=surface, request_id=request_id,
+                                                      payload=payload)
+            apply_delivery(delivery, generation)
+    except IntegrityError:
+        if WebhookDelivery.objects.filter(webhook_id=webhook_id).exists():
+            return False
+        raise
+    return True
+
+
+def _by_request_id(request_id):
+    # The owner (away from the gallery? see higgsweb.notify) comes in the same query.
+    return (Generation.objects.select_related("owner").annotate(owner_fresh=Value(True))
+            .filter(request_id=request_id).first())
+
+
+def apply_delivery(delivery, generation=None):
+    """Apply a recorded webhook delivery to its generation, if that is known yet. `generation`
+    is the job as read before the transaction; without it (or when it was not found, and the
+    submit may have saved the request id since) it is read here."""
+    if generation is None:
+        generation = _by_request_id(delivery.request_id)
     if generation is None:
         return False  # the submit task applies it once it has saved the request id
     if delivery.surface in HINT_ONLY_SURFACES:  # unsigned: confirm with the provider first
         enqueue("poll_generation", generation.pk)
         return True
     result = higgsfield.parse_result(delivery.surface, delivery.payload)
-    if record_result(generation, result, Source.WEBHOOK):
-        generation.refresh_from_db()
-        if generation.is_finished:
-            after_finish(generation)
+    if record_result(generation, result, Source.WEBHOOK) and generation.is_finished:
+        after_finish(generation)
     return True
 
 
@@ -355,13 +395,15 @@ def kick_line(account_id):
     brings a job's next action forward, in one UPDATE: a job already due is left alone."""
     if account_id is None:
         return
+    waiting = Generation.objects.waiting(account_id)
+    count = waiting.count()
+    if not count:  # one query when nobody is waiting
+        return
     account = ProviderAccount.objects.get(pk=account_id)
     free = account.concurrency_limit - account.in_flight()
     if free <= 0:
         return
-    waiting = Generation.objects.waiting(account)
-    head = waiting if waiting.count() <= free else Generation.objects.filter(
-        pk__in=Generation.objects.line(account)[:free])
+    head = waiting if count <= free else Generation.objects.filter(pk__in=Generation.objects.line(account_id)[:free])
     now = timezone.now()
     head.filter(next_action_at__gt=now).update(next_action_at=now)
 

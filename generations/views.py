@@ -341,8 +341,9 @@ def profile(request):
 @csrf_exempt
 @require_POST
 def higgsfield_webhook(request):
-    """Model API deliveries, signed with Standard Webhooks. Records durably, answers
-    fast, and leaves downloads to the worker."""
+    """Model API deliveries, signed with Standard Webhooks. Verified before anything is
+    read or written, recorded and applied in one short transaction, answered fast; downloads
+    are left to the worker."""
     try:
         payload = verify_standard(request.body, request.headers)
     except WebhookVerificationError as exc:
@@ -350,14 +351,8 @@ def higgsfield_webhook(request):
         return HttpResponse("invalid signature", status=401)
     if not isinstance(payload, dict) or not payload.get("request_id"):
         return HttpResponseBadRequest("missing request_id")
-    with transaction.atomic():
-        delivery, created = WebhookDelivery.objects.get_or_create(
-            webhook_id=request.headers["webhook-id"],
-            defaults={"request_id": str(payload["request_id"]), "payload": payload})
-        if created:
-            tasks.apply_delivery(delivery)
+    created = tasks.receive_delivery(request.headers["webhook-id"], "model_api", payload)
     return HttpResponse("ok" if created else "duplicate")
-
 
 
 def _payload(request):

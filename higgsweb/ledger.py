@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Min, Q, Sum
 from django.dispatch import receiver
 from django.utils import timezone
@@ -76,10 +76,11 @@ def project_budget(project):
     return budget
 
 
-def _write(kind, amount, *, guarded=False, budgets=(), **fields):
-    """Add one entry and move its budgets by `amount`, all or nothing."""
+def _write(kind, amount, *, guarded=False, budgets=(), savepoint=True, **fields):
+    """Add one entry and move its budgets by `amount`, all or nothing. With savepoint=False
+    inside a caller's transaction, a failure fails that whole transaction."""
     amount = Decimal(amount).quantize(Decimal("0.001"))
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         for budget in budgets:
             if budget is None or amount == 0:
                 continue
@@ -111,10 +112,11 @@ def _warn_if_past_soft_limit(budget):
 
 
 def _subject_fields(generation=None, character=None):
+    # Ids, not objects: the owner and project need not be loaded to write an entry.
     if generation is not None:
-        return {"generation": generation, "user": generation.owner, "project": generation.project,
+        return {"generation": generation, "user_id": generation.owner_id, "project_id": generation.project_id,
                 "model_id": generation.model_id}
-    return {"character": character, "user": character.owner, "project": None,
+    return {"character": character, "user_id": character.owner_id, "project": None,
             "model_id": f"soul-id-training/{character.model_version}"}
 
 
@@ -148,19 +150,21 @@ def hold_training(character, estimate=TRAINING_CREDITS, guarded=True):
 
 def _settle(kind, *, generation=None, character=None, final=None, note="", created_by=None):
     """Write the one confirm (net becomes `final`, by default the hold) or the one refund
-    (net becomes 0). A second one is refused by the database; it is then a no-op."""
-    entries = _entries(generation, character)
-    first_hold = entries.filter(kind=Kind.HOLD).select_related("user_budget", "project_budget").first()
-    if first_hold is None or entries.filter(kind=kind).exists():
+    (net becomes 0); None when there is no hold or it was already written. The job's few
+    entries are read in one query. It is called from the status change that ends the job,
+    which only one transaction can make (Generation.advance is a compare-and-set; a
+    character's takes a row lock), so no savepoint is spent on a race: were a second one
+    ever written, the database's unique constraint fails that whole transaction instead."""
+    rows = list(_entries(generation, character).values_list("kind", "amount", "user_budget", "project_budget"))
+    first_hold = next((row for row in rows if row[0] == Kind.HOLD), None)
+    if first_hold is None or any(row[0] == kind for row in rows):
         return None
-    target = Decimal(0) if kind == Kind.REFUND else (final if final is not None else first_hold.amount)
-    try:
-        return _write(kind, target - net(generation, character), budgets=(first_hold.user_budget,
-                      first_hold.project_budget), note=note, created_by=created_by,
-                      **_subject_fields(generation, character))
-    except IntegrityError:
-        log.info("%s for %s already written", kind, generation or character)
-        return None
+    _, held, user_budget_id, project_budget_id = first_hold
+    target = Decimal(0) if kind == Kind.REFUND else (final if final is not None else held)
+    # Only the budgets' ids are needed to move them (see _write).
+    budgets = [Budget(pk=pk) if pk else None for pk in (user_budget_id, project_budget_id)]
+    return _write(kind, target - sum(row[1] for row in rows), budgets=budgets, savepoint=False, note=note,
+                  created_by=created_by, **_subject_fields(generation, character))
 
 
 def confirm(generation=None, character=None, final=None, **kwargs):

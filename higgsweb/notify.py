@@ -85,7 +85,9 @@ def budget_warning(budget):
 def job_finished(sender, generation, old, new, **kwargs):
     if new not in ("completed", "failed", "nsfw", "canceled") or kwargs.get("source") == "user":
         return
-    owner = User.objects.get(pk=generation.owner_id)
+    # A webhook reads the owner in the same query as the job, just before this, and says so
+    # (`owner_fresh`); any other instance's owner may be old, so it is read now.
+    owner = generation.owner if getattr(generation, "owner_fresh", False) else User.objects.get(pk=generation.owner_id)
     if not is_away(owner):
         return
     outcome = {"completed": "is ready", "failed": "failed", "nsfw": "was blocked by moderation",

@@ -109,9 +109,14 @@ TEMPLATES = [
 
 # Database: SQLite by default (WAL, busy timeout, IMMEDIATE transactions so that
 # concurrent writers queue instead of failing); DATABASE_URL for PostgreSQL.
+# Connections are kept for CONN_MAX_AGE seconds (0 closes each at the end of its request or
+# task; opening one costs more than a webhook's whole work) and checked before reuse, so one
+# the database dropped meanwhile is replaced instead of failing the request.
+CONN_MAX_AGE = envint("CONN_MAX_AGE", 60)
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE,
+                                                  conn_health_checks=True)}
 else:
     DATABASES = {
         "default": {
@@ -125,6 +130,8 @@ else:
             # Tests use a file too: the live server's thread and the test then wait for each other
             # (busy timeout) instead of failing with "table is locked" as a shared in-memory database does.
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", BASE_DIR / "test-db.sqlite3")},
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
@@ -191,7 +198,6 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "True")
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "True")
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Provider -------------------------------------------------------------------
 HIGGSFIELD_API_KEY = os.environ.get("HIGGSFIELD_API_KEY", "")
