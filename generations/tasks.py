@@ -11,7 +11,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -405,7 +405,7 @@ def kick_line(account_id):
         return
     head = waiting if count <= free else Generation.objects.filter(pk__in=Generation.objects.line(account_id)[:free])
     now = timezone.now()
-    head.filter(next_action_at__gt=now).update(next_action_at=now)
+    head.filter(Q(next_action_at__isnull=True) | Q(next_action_at__gt=now)).update(next_action_at=now)
 
 
 def dispatch_due(now=None, limit=50):
