@@ -54,7 +54,7 @@ def test_every_line_written_during_a_request_has_its_id(client, alice, log_lines
 def test_a_provider_call_is_logged_with_the_providers_correlation_id(log_lines):
     def answer(req):
         return httpx.Response(404, json={"detail": "Not found"}, headers={"X-Correlation-ID": "corr-42"})
-    conn = Connection("model_api", "https://platform.higgsfield.ai", "id", "secret")
+    conn = Connection("model_api", "http://provider.test", "id", "secret")
     with pytest.raises(higgsfield.ProviderError) as raised:
         request(conn, "GET", "/requests/abc/status?token=secret", transport=httpx.MockTransport(answer))
     assert raised.value.correlation_id == "corr-42"
@@ -67,7 +67,7 @@ def test_a_provider_call_is_logged_with_the_providers_correlation_id(log_lines):
 def test_a_network_failure_is_logged_as_a_warning(log_lines):
     def refuse(req):
         raise httpx.ConnectError("refused")
-    conn = Connection("model_api", "https://platform.higgsfield.ai", "id", "secret")
+    conn = Connection("model_api", "http://provider.test", "id", "secret")
     with pytest.raises(higgsfield.ProviderError):
         request(conn, "GET", "/models", transport=httpx.MockTransport(refuse))
     (line,) = [line for line in log_lines() if line["logger"] == "generations.higgsfield"]
