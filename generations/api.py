@@ -44,9 +44,9 @@ def visible(model):
         @wraps(view)
         def wrapper(request, pk):
             if model is Output:
-                qs = Output.objects.filter(generation__in=Generation.objects.for_user(request.user))
+                qs = Output.objects.for_user(request.user)
             else:
-                qs = Generation.objects.for_user(request.user).prefetch_related("outputs")
+                qs = Generation.objects.for_user(request.user).outputs_for(request.user)
             obj = qs.filter(pk=pk).first()
             return _not_found() if obj is None else view(request, obj)
         return wrapper

@@ -303,6 +303,7 @@ class GalleryFilterForm(forms.Form):
     by_project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False, label="Project",
                                         empty_label="All projects")
     character = forms.CharField(required=False, widget=forms.HiddenInput)
+    hidden = forms.BooleanField(required=False, label="Show hidden")
 
     def __init__(self, data, *, user):
         super().__init__(data)
@@ -321,7 +322,7 @@ class GalleryFilterForm(forms.Form):
             return {}
         data = self.cleaned_data
         return {"q": data["q"], "model": data["by_model"], "status": data["by_status"],
-                "project": data["by_project"], "character": data["character"]}
+                "project": data["by_project"], "character": data["character"], "hidden": data["hidden"]}
 
     @property
     def active(self):
@@ -445,7 +446,10 @@ class FeedbackForm(forms.Form):
 
 class AddToGalleryForm(forms.Form):
     gallery = forms.ModelChoiceField(queryset=Gallery.objects.none(), empty_label=None)
+    # One image of the generation; empty: all of them.
+    output = forms.ModelChoiceField(queryset=Output.objects.none(), required=False)
 
     def __init__(self, *args, user, generation, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["gallery"].queryset = Gallery.objects.for_team(user).filter(project=generation.project_id)
+        self.fields["output"].queryset = generation.outputs.all()

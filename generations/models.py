@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from generations import higgsfield, webhooks
 from generations.signals import status_changed
@@ -66,16 +67,21 @@ class ProviderAccount(models.Model):
 
 
 class GenerationQuerySet(models.QuerySet):
+    def live(self):
+        """Not deleted. A deleted generation keeps its row for the ledger and the audit; no list,
+        page, file, share link or API call shows it."""
+        return self.filter(deleted_at__isnull=True)
+
     def for_user(self, user):
         if not user.is_authenticated:
             return self.none()
         if user.is_admin_role:
-            return self
+            return self.live()
         if user.is_member_role:  # their own work, and what the team curated into galleries they can open
-            return self.filter(models.Q(owner=user) | models.Q(pk__in=self._curated_for(user)))
+            return self.live().filter(models.Q(owner=user) | models.Q(pk__in=self._curated_for(user)))
         # Clients: finished items of the galleries shared with them, nothing else.
         shared = GalleryItem.objects.filter(gallery__clients=user)
-        return self.filter(status=Generation.Status.COMPLETED, pk__in=shared.values("generation_id"))
+        return self.live().filter(status=Generation.Status.COMPLETED, pk__in=shared.values("generation_id"))
 
     @staticmethod
     def _curated_for(user):
@@ -93,15 +99,23 @@ class GenerationQuerySet(models.QuerySet):
         def newest(qs):
             return qs.order_by("-created_at").values("pk")[:stop]
 
-        own, curated = self.filter(owner=user), self.filter(pk__in=self._curated_for(user))
+        own, curated = self.live().filter(owner=user), self.live().filter(pk__in=self._curated_for(user))
         return self.filter(models.Q(pk__in=newest(own)) | models.Q(pk__in=newest(curated))).order_by("-created_at")
 
     def pending(self):
         return self.exclude(status__in=Generation.FINAL)
 
-    def matching(self, q="", model="", status="", project=None, character=""):
-        """The gallery's filters: words in the prompt, model, status, project, character."""
-        qs = self
+    def outputs_for(self, user):
+        """For a client, each generation's outputs cut down to the images shared with them (the
+        team sees every output, read when asked for)."""
+        if user.is_authenticated and user.is_member_role:
+            return self
+        return self.prefetch_related(models.Prefetch("outputs", Output.objects.for_user(user)))
+
+    def matching(self, q="", model="", status="", project=None, character="", hidden=False):
+        """The gallery's filters: words in the prompt, model, status, project, character; hidden
+        generations only when asked for."""
+        qs = self if hidden else self.filter(hidden_at__isnull=True)
         if q:
             qs = qs.filter(params__prompt__icontains=q)
         if model:
@@ -192,7 +206,7 @@ class Generation(models.Model):
                 ("unknown", "draft"), ("draft", "canceled")}
     # What a running card shows from its own row (card_version is made of these).
     CARD_VERSION_FIELDS = ("status", "archived", "error", "notice", "cancel_requested_at", "expires_at",
-                           "quarantined_at", "field_errors")
+                           "quarantined_at", "field_errors", "hidden_at")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations")
@@ -227,8 +241,15 @@ class Generation(models.Model):
     field_errors = models.JSONField(default=dict, blank=True)
     # Cells of one seed sweep / style grid share this id.
     sweep = models.UUIDField(null=True, blank=True, db_index=True)
+    # Put out of sight by its owner; the gallery's "show hidden" brings it back.
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    # Deleted: its files are gone from storage, the row stays for the ledger (see GenerationQuerySet.live).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = GenerationQuerySet.as_manager()
+    # What a sweep cell's card says instead of the prompt: the seed or style that differs
+    # (set by generations.sweeps.caption for the cards being drawn).
+    sweep_caption = ""
 
     class Meta:
         ordering = ["-created_at"]
@@ -257,6 +278,63 @@ class Generation(models.Model):
     @property
     def image_outputs(self):
         return [output for output in self.shown_outputs if output.kind == Output.Kind.IMAGE and output.is_archived]
+
+    @property
+    def saved_outputs(self):
+        return [output for output in self.shown_outputs if output.is_archived]
+
+    @property
+    def is_saving(self):
+        """Completed at the provider, its result not yet copied here."""
+        return self.status == self.Status.COMPLETED and not self.archived and not self.quarantined_at
+
+    @property
+    def status_label(self):
+        """What the card's badge says: not "Completed" before the result can be seen."""
+        return "Saving…" if self.is_saving else self.get_status_display()
+
+    @property
+    def is_compact(self):
+        """Failed, blocked and canceled jobs have nothing to look at: their cards stay small."""
+        return self.status in (self.Status.FAILED, self.Status.NSFW, self.Status.CANCELED)
+
+    @property
+    def delete_refusal(self):
+        """Why this generation cannot be deleted now ("" when it can). A job waiting for a slot is
+        canceled first; one the provider or the worker is still busy with is refused, so nothing
+        writes files or charges for it after it is gone."""
+        if self.status == self.Status.DRAFT or self.is_settled:
+            return ""
+        if self.is_saving:
+            return "Its result is still being saved; delete it in a moment."
+        return "It is still running: cancel it or wait until it finishes, then delete it."
+
+    # Settings shown elsewhere on their own, or not at all (input files: their URLs are capabilities).
+    SETTINGS_SHOWN_APART = ("prompt", "seed", "style_id", "custom_reference_id")
+
+    @property
+    def shown_settings(self):
+        """The job's other settings as (name, value), for people who may read its settings."""
+        shown = []
+        for name, value in self.params.items():
+            if name in self.SETTINGS_SHOWN_APART or isinstance(value, dict | list) or value in (None, ""):
+                continue
+            if isinstance(value, str) and value.startswith(("http://", "https://")):
+                continue
+            if isinstance(value, bool):
+                value = "yes" if value else "no"
+            shown.append((name.replace("_", " "), value))
+        return shown
+
+    @property
+    def galleries_in(self):
+        """[(gallery, first item, how many of its images)] for each gallery holding this job's
+        images, from the prefetched gallery items."""
+        found = {}
+        for item in self.gallery_items.all():
+            gallery_items = found.setdefault(item.gallery_id, [item.gallery, item, 0])
+            gallery_items[2] += 1
+        return [tuple(entry) for entry in found.values()]
 
     @property
     def card_refresh(self):
@@ -434,6 +512,22 @@ def output_path(instance, filename):
     return f"outputs/{instance.generation_id}/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
 
 
+class OutputQuerySet(models.QuerySet):
+    def in_items(self, items):
+        """Outputs these gallery items show: each item's own, or all of a whole-generation item's."""
+        return self.filter(models.Q(pk__in=items.filter(output__isnull=False).values("output_id"))
+                           | models.Q(generation__in=items.filter(output__isnull=True).values("generation_id")))
+
+    def for_user(self, user):
+        """The team: every output of the generations they see. A client: only the images put in
+        galleries shared with them, not the rest of their batch."""
+        visible = Generation.objects.for_user(user)
+        if not user.is_authenticated or user.is_member_role:
+            return self.filter(generation__in=visible)
+        return self.in_items(GalleryItem.objects.filter(gallery__clients=user, generation__in=visible))
+
+
+
 class Output(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image"
@@ -454,6 +548,8 @@ class Output(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+
+    objects = OutputQuerySet.as_manager()
 
     class Meta:
         ordering = ["position"]
@@ -662,21 +758,31 @@ class Gallery(models.Model):
 
     def visible_items(self):
         """Items a client or link visitor sees: finished work, in the team's order."""
-        return (self.items.filter(generation__status=Generation.Status.COMPLETED)
-                .select_related("generation").prefetch_related("generation__outputs"))
+        return (self.items.filter(generation__status=Generation.Status.COMPLETED, generation__deleted_at__isnull=True)
+                .select_related("generation", "output").prefetch_related("generation__outputs"))
 
-    def add(self, generation, by=None):
-        """Put a finished generation of this gallery's project at the end; (item, created)."""
+    def add(self, generation, by=None, output=None):
+        """Put one image (`output`) of a finished generation of this gallery's project at the end,
+        or each of its images when no output is named; an image already here stays where it is.
+        Returns (item, created) for the named image, or the generation's first."""
         if generation.project_id != self.project_id:
             raise ValueError("Only work from the gallery's own project can go in it.")
-        if generation.status != Generation.Status.COMPLETED:
+        if generation.status != Generation.Status.COMPLETED or generation.deleted_at:
             raise ValueError("Only finished work can go in a gallery.")
+        if output is not None and output.generation_id != generation.pk:
+            raise ValueError("That image is not part of this generation.")
+        outputs = [output] if output is not None else list(generation.outputs.all()) or [None]
         with transaction.atomic():
             Gallery.objects.select_for_update().filter(pk=self.pk).first()  # one position at a time
             last = self.items.aggregate(last=models.Max("position"))["last"]
-            return GalleryItem.objects.get_or_create(
-                gallery=self, generation=generation,
-                defaults={"position": 0 if last is None else last + 1, "added_by": by})
+            position = 0 if last is None else last + 1
+            added = []
+            for each in outputs:
+                item, created = GalleryItem.objects.get_or_create(
+                    gallery=self, generation=generation, output=each, defaults={"position": position, "added_by": by})
+                position += created
+                added.append((item, created))
+            return added[0]
 
     def move(self, item, to):
         """Put `item` at 0-based position `to` (clamped) and number the rest 0..n-1 around it."""
@@ -694,8 +800,17 @@ class Gallery(models.Model):
 
 
 class GalleryItem(models.Model):
+    """One image (or video, or sound) of a generation, in a gallery. Clients answer per item, so
+    they can approve image 3 of a batch of 4. An item without an output stands for the whole
+    generation: only a generation that has no outputs at all is added that way."""
+
+    TITLE_FROM_PROMPT = 70  # characters of the prompt an untitled item is called by
+
     gallery = models.ForeignKey(Gallery, on_delete=models.CASCADE, related_name="items")
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="gallery_items")
+    output = models.ForeignKey(Output, null=True, blank=True, on_delete=models.CASCADE, related_name="gallery_items")
+    title = models.CharField(max_length=200, blank=True,
+                             help_text="What clients, share links and the ZIP call this item.")
     position = models.PositiveIntegerField(default=0)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
@@ -703,10 +818,38 @@ class GalleryItem(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [models.UniqueConstraint(fields=["gallery", "generation"], name="one_item_per_generation")]
+        constraints = [
+            models.UniqueConstraint(fields=["gallery", "output"], name="one_item_per_output"),
+            models.UniqueConstraint(fields=["gallery", "generation"], condition=models.Q(output__isnull=True),
+                                    name="one_whole_item_per_generation"),
+        ]
 
     def __str__(self):
         return f"#{self.position + 1} of {self.gallery}"
+
+    @property
+    def files(self):
+        """The saved files this item shows: its one output, or all of a whole generation's."""
+        outputs = [self.output] if self.output_id else self.generation.outputs.all()
+        return [output for output in outputs if output.is_archived]
+
+    def label(self, with_prompt):
+        """What the item is called: its title, else the start of its prompt where the viewer may
+        read prompts, else the gallery's name and the item's place in it."""
+        if self.title:
+            return self.title
+        if with_prompt and self.generation.prompt.strip():
+            return Truncator(" ".join(self.generation.prompt.split())).chars(self.TITLE_FROM_PROMPT)
+        return f"{self.gallery.name} {self.position + 1}"
+
+    @property
+    def team_label(self):
+        return self.label(with_prompt=True)
+
+    @property
+    def public_label(self):
+        """What a client who may not read prompts sees."""
+        return self.label(with_prompt=False)
 
 
 def link_expiry():
@@ -911,5 +1054,5 @@ class Feedback(models.Model):
             return
         said = f": “{self.comment[:120]}”" if self.comment else "."
         verb = "approved" if self.verdict == self.Verdict.APPROVED else "asked for changes on"
-        notify(owner, Notification.Kind.FEEDBACK, f"{self.name} {verb} item {self.item.position + 1} of "
+        notify(owner, Notification.Kind.FEEDBACK, f"{self.name} {verb} “{self.item.team_label}” in "
                f"“{gallery.name}”{said}", reverse("gallery-detail", args=[gallery.pk]) + f"#item-{self.item.pk}")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from generations import bundles
+from generations import bundles, cards
 from generations.forms import (
     AddToGalleryForm,
     FeedbackForm,
@@ -48,6 +48,13 @@ def _get_item_for_team(request, pk, item):
     return get_object_or_404(items, gallery__in=Gallery.objects.for_team(request.user), gallery=pk, pk=item)
 
 
+def _get_item_for_user(request, pk, item):
+    """An item the viewer may look at: any of a team gallery's, or a shared gallery's finished ones."""
+    if request.user.is_member_role:
+        return _get_item_for_team(request, pk, item)
+    return _get_item_for_client(request, pk, item)
+
+
 def _get_item_for_client(request, pk, item):
     """An item a client account may answer on: finished, in a gallery shared with them."""
     if not request.user.is_client_role:
@@ -72,9 +79,8 @@ def _get_item_in_link(request, item):
 
 
 def _get_output_in_link(request, pk):
-    items = request.share_link.gallery.visible_items().values("generation_id")
-    outputs = Output.objects.select_related("generation").filter(generation__in=items, archived_at__isnull=False)
-    return get_object_or_404(outputs.exclude(file=""), pk=pk)
+    outputs = Output.objects.in_items(request.share_link.gallery.visible_items()).select_related("generation")
+    return get_object_or_404(outputs.filter(archived_at__isnull=False).exclude(file=""), pk=pk)
 
 
 class Viewer:
@@ -122,10 +128,16 @@ class Viewer:
             return None
         return reverse("share-zip", args=[self.link.token]) if self.link else reverse("gallery-zip", args=[gallery.pk])
 
+    def view_url(self, item):
+        if self.link:
+            return reverse("share-item-view", args=[self.link.token, item.pk])
+        return reverse("gallery-item-view", args=[item.gallery_id, item.pk])
+
     def entry(self, item, feedback=None, form=None):
         outputs = [{"output": o, "thumb": self.thumb_url(o), "file": self.file_url(o), "download": self.download_url(o)}
-                   for o in item.generation.outputs.all() if o.is_archived]
+                   for o in item.files]
         return {"item": item, "generation": item.generation, "outputs": outputs, "mine": feedback,
+                "name": item.label(self.show_settings), "view_url": self.view_url(item),
                 "feedback_url": self.feedback_url(item), "form": form or FeedbackForm()}
 
     def entries(self, items):
@@ -187,8 +199,12 @@ def gallery_create(request):
     return redirect(gallery)
 
 
+def _team_items(gallery):
+    return gallery.items.select_related("generation", "output").prefetch_related("generation__outputs", "feedback")
+
+
 def _team_page(request, gallery, status=200, **forms):
-    items = gallery.items.select_related("generation").prefetch_related("generation__outputs", "feedback")
+    items = _team_items(gallery)
     links = gallery.links.annotate(visit_count=Count("visits"))
     ctx = {"gallery": gallery, "items": items, "links": links,
            "form": forms.get("form") or GalleryForm(instance=gallery, user=request.user),
@@ -236,8 +252,7 @@ def gallery_delete(request, gallery):
 def _items_fragment(request, gallery):
     if not request.htmx:
         return redirect(reverse("gallery-detail", args=[gallery.pk]) + "#items")
-    items = gallery.items.select_related("generation").prefetch_related("generation__outputs", "feedback")
-    return render(request, "galleries/team.html#gallery-items", {"gallery": gallery, "items": items})
+    return render(request, "galleries/team.html#gallery-items", {"gallery": gallery, "items": _team_items(gallery)})
 
 
 @login_required
@@ -267,25 +282,64 @@ def gallery_item_remove(request, item):
 
 
 @login_required
+@found(_get_item_for_team, "pk", "item")
+@require_POST
+def gallery_item_title(request, item):
+    """The team names an item: what clients, share links and the ZIP call it."""
+    item.title = " ".join(request.POST.get("title", "").split())[:GalleryItem._meta.get_field("title").max_length]
+    item.save(update_fields=["title"])
+    if request.htmx:
+        return render(request, "galleries/team.html#item-title", {"item": item, "gallery": item.gallery, "saved": True})
+    return _items_fragment(request, item.gallery)
+
+
+@login_required
 @found(_get_generation_for_team)
 @require_POST
 def generation_galleries(request, generation):
-    """Add a card's generation to one of its project's galleries, or take it out."""
+    """Add a card's generation, or one of its images, to one of its project's galleries, or
+    take it out. From the viewer (target #viewer-galleries) the answer is that image's list of
+    galleries; from a card, the card."""
     form = AddToGalleryForm(request.POST, user=request.user, generation=generation)
     if form.is_valid():
-        gallery = form.cleaned_data["gallery"]
+        gallery, output = form.cleaned_data["gallery"], form.cleaned_data["output"]
         if request.POST.get("action") == "remove":
-            gallery.items.filter(generation=generation).delete()
+            items = gallery.items.filter(generation=generation)
+            (items.filter(output=output) if output else items).delete()
             gallery.renumber()
         else:
             try:
-                gallery.add(generation, by=request.user)
+                gallery.add(generation, by=request.user, output=output)
             except ValueError as exc:
                 messages.error(request, str(exc))
+    if request.htmx and request.htmx.target == "viewer-galleries" and form.is_valid() and form.cleaned_data["output"]:
+        output = form.cleaned_data["output"]
+        return render(request, "generations/viewer.html#viewer-galleries", cards.viewer_galleries(request, output))
     if request.htmx:
-        generation.refresh_from_db()
+        generation = Generation.objects.with_credits().select_related("project").get(pk=generation.pk)
         return render(request, "generations/gallery.html#generation-card", {"generation": generation})
     return redirect("gallery")
+
+
+def _item_viewer(request, viewer, item, back_url):
+    """One gallery item in the viewer, as this viewer may see it: the prompt and settings only
+    where they may read them, never costs."""
+    entry = viewer.entry(item)
+    if not entry["outputs"]:
+        raise Http404("Not saved yet")
+    shown = entry["outputs"][0]
+    ctx = {"team": False, "show_settings": viewer.show_settings, "generation": item.generation,
+           "output": shown["output"], "key": f"i{item.pk}", "title": entry["name"], "place": item.gallery.name,
+           "media": cards.media(shown["output"], shown["file"], shown["thumb"], shown["download"]),
+           "back_url": back_url + f"#item-{item.pk}"}
+    return cards.render_viewer(request, ctx)
+
+
+@login_required
+@found(_get_item_for_user, "pk", "item")
+@require_GET
+def gallery_item_view(request, item):
+    return _item_viewer(request, Viewer(request), item, item.gallery.get_absolute_url())
 
 
 @login_required
@@ -293,7 +347,8 @@ def generation_galleries(request, generation):
 @require_GET
 def gallery_zip(request, gallery):
     """Team: originals and the CSV of settings. Client accounts: originals only."""
-    archive = bundles.build(gallery.visible_items(), with_settings=request.user.is_member_role)
+    team = request.user.is_member_role
+    archive = bundles.build(bundles.gallery_entries(gallery.visible_items(), team), with_settings=team)
     return FileResponse(archive, as_attachment=True, filename=f"{slugify(gallery.name) or 'gallery'}.zip",
                         content_type="application/zip")
 
@@ -319,7 +374,7 @@ def feedback_list(request):
     if not request.user.is_member_role:
         raise Http404
     answers = (Feedback.objects.for_team(request.user)
-               .select_related("item__gallery__project", "item__generation", "user", "link")
+               .select_related("item__gallery__project", "item__generation", "item__output", "user", "link")
                .prefetch_related("item__generation__outputs"))
     show = request.GET.get("show", "")
     if show in (Feedback.Verdict.APPROVED, Feedback.Verdict.CHANGES):
@@ -444,7 +499,8 @@ def share_feedback(request, link, item):
         action = form.cleaned_data["action"]
         Feedback.objects.give(item, action, author_key=viewer.author_key, name=viewer.name,
                               comment=form.cleaned_data["comment"], link=link)
-        link.record(Event.FEEDBACK, request, detail=f"{viewer.name}: {action} on item {item.position + 1}")
+        link.record(Event.FEEDBACK, request,
+                    detail=f"{viewer.name}: {action} on item {item.position + 1}, “{item.team_label}”")
         form = None
     if request.htmx:
         return _viewer_item(request, viewer, item, form)
@@ -475,11 +531,19 @@ def share_file(request, link, output, variant="file"):
 
 
 @share_link
+@found(_get_item_in_link, "item")
+@require_GET
+def share_item_view(request, link, item):
+    return _item_viewer(request, Viewer(request, link), item, link.get_absolute_url())
+
+
+@share_link
 @require_GET
 def share_zip(request, link):
     if not link.allow_downloads:
         raise Http404
     link.record(Event.ZIP, request)
-    archive = bundles.build(link.gallery.visible_items(), with_settings=link.show_settings)
+    entries = bundles.gallery_entries(link.gallery.visible_items(), link.show_settings)
+    archive = bundles.build(entries, with_settings=link.show_settings)
     return FileResponse(archive, as_attachment=True, filename=f"{slugify(link.gallery.name) or 'gallery'}.zip",
                         content_type="application/zip")

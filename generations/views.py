@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import catalogue, higgsfield, pricing, tasks, webhooks
+from generations import cards, catalogue, higgsfield, pricing, sweeps, tasks, webhooks
 from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
 from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, Upload, WebhookDelivery
 from generations.webhooks import WebhookVerificationError, verify_standard
@@ -28,7 +28,7 @@ log = logging.getLogger("generations.views")
 
 
 def _get_generation_for_user(request, pk):
-    qs = Generation.objects.for_user(request.user).select_related("owner", "project")
+    qs = Generation.objects.for_user(request.user).select_related("owner", "project").outputs_for(request.user)
     return get_object_or_404(qs, pk=pk)
 
 
@@ -41,8 +41,7 @@ def _get_sweep_for_user(request, pk):
 
 
 def _get_output_for_user(request, pk):
-    visible = Generation.objects.for_user(request.user)
-    return get_object_or_404(Output.objects.select_related("generation").filter(generation__in=visible), pk=pk)
+    return get_object_or_404(Output.objects.for_user(request.user).select_related("generation"), pk=pk)
 
 
 def _get_upload_for_user(request, pk):
@@ -92,8 +91,11 @@ def gallery(request):
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
     _share_projects(page)
-    form = _start_form(request) if request.user.is_member_role and not request.htmx else None
+    sweeps.caption(page, request.user)
+    whole_page = request.user.is_member_role and not request.htmx
+    form = _start_form(request) if whole_page else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
+           "bulk_galleries": cards.bulk_galleries(request.user) if whole_page else None,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
     return render(request, template_name, ctx)
 
@@ -208,6 +210,7 @@ def _start_all(user, form):
 @found(_get_sweep_for_user)
 @require_GET
 def sweep(request, generations):
+    sweeps.caption(generations, request.user)
     styles = list(dict.fromkeys(g.params.get("style_id", "") for g in generations))
     seeds = list(dict.fromkeys(g.seed for g in generations))
     cells = {(g.params.get("style_id", ""), g.seed): g for g in generations}
@@ -223,7 +226,7 @@ def _get_card_for_user(request, pk):
     visible = Generation.objects.for_user(request.user)
     if request.GET.get("seen"):
         return get_object_or_404(visible.only(*Generation.CARD_VERSION_FIELDS), pk=pk)
-    return get_object_or_404(visible.with_credits().select_related("project"), pk=pk)
+    return get_object_or_404(visible.with_credits().select_related("project").outputs_for(request.user), pk=pk)
 
 
 @login_required
@@ -237,7 +240,9 @@ def generation_card(request, generation):
     if request.GET.get("seen"):
         if request.GET["seen"] == generation.card_version:
             return HttpResponse(status=204)
-        generation = Generation.objects.with_credits().select_related("project").get(pk=generation.pk)
+        generation = (Generation.objects.with_credits().select_related("project").outputs_for(request.user)
+                      .get(pk=generation.pk))
+    sweeps.caption([generation], request.user)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:
         response.status_code = HTMX_STOP_POLLING
@@ -285,7 +290,7 @@ def generation_detail(request, generation):
     ctx = {"generation": generation, "events": generation.events.all(),
            "params_json": json.dumps(generation.params, indent=2),
            "placements": generation.gallery_items.filter(gallery__in=Gallery.objects.for_team(request.user))
-           .select_related("gallery").prefetch_related("feedback")}
+           .select_related("gallery", "output").prefetch_related("feedback")}
     return render(request, "generations/detail.html", ctx)
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from generations import api, sharing
+from generations import api, cards, sharing
 from generations import views as g
 from higgsweb import audit, health
 from higgsweb import views as h
@@ -18,8 +18,12 @@ urlpatterns = [
     path("g/<uuid:pk>/cancel/", g.generation_cancel, name="generation-cancel"),
     path("g/<uuid:pk>/retry/", g.generation_retry, name="generation-retry"),
     path("g/<uuid:pk>/galleries/", sharing.generation_galleries, name="generation-galleries"),
+    path("g/<uuid:pk>/hide/", cards.generation_hide, name="generation-hide"),
+    path("g/<uuid:pk>/delete/", cards.generation_delete, name="generation-delete"),
+    path("generations/selected/", cards.generations_bulk, name="generations-bulk"),
     path("files/<int:pk>/", g.output_file, name="output-file"),
     path("files/<int:pk>/thumb/", g.output_file, {"variant": "thumb"}, name="output-thumb"),
+    path("files/<int:pk>/view/", cards.output_view, name="output-view"),
     path("galleries/", sharing.gallery_index, name="gallery-index"),
     path("galleries/new/", sharing.gallery_create, name="gallery-create"),
     path("galleries/feedback/", sharing.feedback_list, name="feedback-list"),
@@ -31,12 +35,15 @@ urlpatterns = [
     path("galleries/<int:pk>/items/<int:item>/remove/", sharing.gallery_item_remove, name="gallery-item-remove"),
     path("galleries/<int:pk>/items/<int:item>/feedback/", sharing.gallery_item_feedback,
          name="gallery-item-feedback"),
+    path("galleries/<int:pk>/items/<int:item>/title/", sharing.gallery_item_title, name="gallery-item-title"),
+    path("galleries/<int:pk>/items/<int:item>/view/", sharing.gallery_item_view, name="gallery-item-view"),
     path("galleries/<int:pk>/links/", sharing.link_create, name="gallery-link-create"),
     path("galleries/<int:pk>/links/<int:link>/", sharing.link_detail, name="gallery-link"),
     path("galleries/<int:pk>/links/<int:link>/revoke/", sharing.link_revoke, name="gallery-link-revoke"),
     path("s/<str:token>/", sharing.share, name="share"),
     path("s/<str:token>/name/", sharing.share_name, name="share-name"),
     path("s/<str:token>/items/<int:item>/feedback/", sharing.share_feedback, name="share-feedback"),
+    path("s/<str:token>/items/<int:item>/view/", sharing.share_item_view, name="share-item-view"),
     path("s/<str:token>/files/<int:pk>/", sharing.share_file, name="share-file"),
     path("s/<str:token>/thumbs/<int:pk>/", sharing.share_file, {"variant": "thumb"}, name="share-thumb"),
     path("s/<str:token>/download.zip", sharing.share_zip, name="share-zip"),

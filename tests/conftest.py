@@ -106,16 +106,22 @@ def finished(db):
         Image.new("RGB", (64, 48), colour).save(buffer, fmt)
         return buffer.getvalue()
 
-    def make(owner, project, prompt, kind="image", colour=(200, 80, 40)):
+    def make(owner, project, prompt, kind="image", colour=(200, 80, 40), images=1, **params):
+        """`images` > 1: a batch, each image of its own colour."""
+        params = {"prompt": prompt, "seed": 4242, "aspect_ratio": "4:3", "resolution": "720p", **params}
+        if images > 1:
+            params["batch_size"] = images
         generation = Generation.objects.create(
             owner=owner, project=project, model_id="higgsfield-ai/soul/standard", status="completed",
-            archived=True, params={"prompt": prompt, "seed": 4242, "aspect_ratio": "4:3", "resolution": "720p"})
-        output = Output(generation=generation, kind=kind, provider_url="https://cdn.example/x", width=64, height=48,
-                        content_type="image/png" if kind == "image" else "video/mp4")
-        data = png(colour) if kind == "image" else b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
-        output.file.save("x.png" if kind == "image" else "x.mp4", ContentFile(data), save=False)
-        output.thumbnail.save("x.webp", ContentFile(png(colour, "WEBP")), save=False)
-        output.archived_at = generation.created_at
-        output.save()
+            archived=True, params=params)
+        for position in range(images):
+            shade = tuple((channel + 50 * position) % 256 for channel in colour)
+            output = Output(generation=generation, position=position, kind=kind, provider_url="https://cdn.example/x",
+                            width=64, height=48, content_type="image/png" if kind == "image" else "video/mp4")
+            data = png(shade) if kind == "image" else b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+            output.file.save("x.png" if kind == "image" else "x.mp4", ContentFile(data), save=False)
+            output.thumbnail.save("x.webp", ContentFile(png(shade, "WEBP")), save=False)
+            output.archived_at = generation.created_at
+            output.save()
         return generation
     return make

@@ -41,8 +41,11 @@ MATRIX = {
     "generation-cancel": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-retry": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-galleries": lambda x, a: [{"pk": g.pk} for g in x.generations],
+    "generation-hide": lambda x, a: [{"pk": g.pk} for g in x.generations],
+    "generation-delete": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "output-file": lambda x, a: [{"pk": o.pk} for o in x.outputs],
     "output-thumb": lambda x, a: [{"pk": o.pk} for o in x.outputs],
+    "output-view": lambda x, a: [{"pk": o.pk} for o in x.outputs],
     "upload-file": lambda x, a: [{"pk": x.upload.pk}] if x.upload else [],
     "api-generation": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "api-generation-cancel": lambda x, a: [{"pk": g.pk} for g in x.generations],
@@ -64,6 +67,9 @@ MATRIX = {
     "gallery-item-remove": team_items,
     "gallery-item-feedback": lambda x, a: [{"pk": x.gallery.pk, "item": x.item.pk},
                                            {"pk": a.gallery.pk, "item": x.item.pk}],
+    "gallery-item-title": team_items,
+    "gallery-item-view": lambda x, a: [{"pk": x.gallery.pk, "item": x.item.pk},
+                                       {"pk": a.gallery.pk, "item": x.item.pk}],
     "gallery-link": team_links,
     "gallery-link-revoke": team_links,
     # Share links: holding a live token is the permission itself (it is what the team hands
@@ -73,6 +79,8 @@ MATRIX = {
     "share-zip": lambda x, a: [{"token": x.guessed_token}],
     "share-feedback": lambda x, a: [{"token": a.link.token, "item": x.item.pk},
                                     {"token": x.guessed_token, "item": a.item.pk}],
+    "share-item-view": lambda x, a: [{"token": a.link.token, "item": x.item.pk},
+                                     {"token": x.guessed_token, "item": a.item.pk}],
     "share-file": lambda x, a: [{"token": a.link.token, "pk": o.pk} for o in x.outputs]
                                + [{"token": x.guessed_token, "pk": a.outputs[0].pk}],
     "share-thumb": lambda x, a: [{"token": a.link.token, "pk": o.pk} for o in x.outputs]
@@ -103,14 +111,15 @@ def routes(patterns=None, prefix=""):
             yield entry.name, route
 
 
-def make_generation(owner, project, prompt, *, sweep=None, status="completed"):
+def make_generation(owner, project, prompt, *, sweep=None, status="completed", images=1):
     generation = Generation.objects.create(owner=owner, project=project, model_id="higgsfield-ai/soul/standard",
                                            params={"prompt": prompt}, status=status, archived=True, sweep=sweep)
-    output = generation.outputs.create(kind="image", provider_url="https://cdn.example/x.png",
-                                       content_type="image/png", archived_at=generation.created_at)
-    output.file.save("x.png", ContentFile(b"\x89PNG fake"), save=False)
-    output.thumbnail.save("x.webp", ContentFile(b"RIFF fake"), save=False)
-    output.save()
+    for position in range(images):
+        output = generation.outputs.create(kind="image", provider_url="https://cdn.example/x.png", position=position,
+                                           content_type="image/png", archived_at=generation.created_at)
+        output.file.save("x.png", ContentFile(b"\x89PNG fake"), save=False)
+        output.thumbnail.save("x.webp", ContentFile(b"RIFF fake"), save=False)
+        output.save()
     return generation
 
 
@@ -145,12 +154,18 @@ def world(db, alice):
     link = ShareLink.objects.create(gallery=gallery, label="team link")
     pending_in_a = make_generation(alice, project, "unfinished in ann's gallery", status="queued")
     GalleryItem.objects.create(gallery=a.gallery, generation=pending_in_a, position=9)  # not finished: not shown
+    # A batch of two of which the team shared only the second image with A: the first is not A's to see.
+    batch = make_generation(alice, project, "a batch for ann", images=2)
+    left_out, shared = batch.outputs.all()
+    a.gallery.add(batch, output=shared)
+    a.batch = batch
     upload = Upload(owner=alice, kind="image", content_type="image/png", original_name="team-input.png")
     upload.file.save("in.png", ContentFile(b"\x89PNG fake"), save=False)
     upload.save()
     character = Character.objects.create(name="Team face", owner=alice, status="completed")
     team = SimpleNamespace(gallery=gallery, item=item, link=link, generations=[curated, loose, pending, pending_in_a],
-                           outputs=[o for g in (curated, loose, pending, pending_in_a) for o in g.outputs.all()],
+                           outputs=[o for g in (curated, loose, pending, pending_in_a) for o in g.outputs.all()]
+                           + [left_out],
                            sweep=sweep, upload=upload, character=character, guessed_token=link.token[::-1],
                            words=["the team's", "Team internal", "Team face", "team-input"])
     b.words.append("Ben gallery")
@@ -168,11 +183,12 @@ def test_every_route_that_names_an_object_is_in_the_matrix_or_listed_outside_it(
 
 def state(world):
     """What a stray request could change: counts, positions, feedback, revocations, statuses."""
-    return (list(GalleryItem.objects.order_by("pk").values_list("pk", "gallery", "position")),
+    return (list(GalleryItem.objects.order_by("pk").values_list("pk", "gallery", "position", "output", "title")),
             list(Feedback.objects.order_by("pk").values_list("pk", "verdict", "favourite", "comment")),
             list(ShareLink.objects.order_by("pk").values_list("pk", "revoked_at", "expires_at", "label")),
             list(Gallery.objects.order_by("pk").values_list("pk", "name")),
-            list(Generation.objects.order_by("pk").values_list("pk", "status", "cancel_requested_at")),
+            list(Generation.objects.order_by("pk").values_list("pk", "status", "cancel_requested_at", "hidden_at",
+                                                               "deleted_at")),
             Generation.objects.count(), Character.objects.filter(delete_requested_at=None).count())
 
 
@@ -221,6 +237,9 @@ def test_client_a_lists_and_fragments_show_only_a_s_own_objects(client, world):
         "gallery page": client.get(f"/galleries/{a.gallery.pk}/"),
         "card": client.get(f"/g/{generation.pk}/card/", headers={"HX-Request": "true"}),
         "detail": client.get(f"/g/{generation.pk}/"),
+        "batch detail": client.get(f"/g/{a.batch.pk}/"),
+        "batch card": client.get(f"/g/{a.batch.pk}/card/", headers={"HX-Request": "true"}),
+        "viewer": client.get(f"/galleries/{a.gallery.pk}/items/{item.pk}/view/", headers={"HX-Request": "true"}),
         "notifications": client.get("/notifications/"),
         "feedback fragment": client.post(feedback_url, {"action": "favourite"}, headers={"HX-Request": "true"}),
         "api": client.get(f"/api/generations/{generation.pk}", headers={"Authorization": f"Bearer {world.token}"}),
@@ -228,6 +247,7 @@ def test_client_a_lists_and_fragments_show_only_a_s_own_objects(client, world):
     }
     client.logout()
     pages["share link"] = client.get(f"/s/{a.link.token}/")
+    pages["share viewer"] = client.get(f"/s/{a.link.token}/items/{item.pk}/view/")
     for label, response in pages.items():
         assert response.status_code in (200, 286), label  # 286: a finished card tells htmx to stop polling
         html = response.content.decode()

@@ -35,13 +35,15 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
     image = Generation.objects.get()
     image_card = page.locator(f"#card-{image.pk}")
     expect(image_card.locator(".media img")).to_be_visible(timeout=30_000)
+    expect(image_card.locator(".badge").first).not_to_have_text("Saving…")
     expect(image_card.locator(".badge").first).to_have_text("Completed")
     assert page.evaluate("""(selector) => {
         const img = document.querySelector(selector);
         return img.complete && img.naturalWidth > 0;
     }""", f"#card-{image.pk} .media img"), "the thumbnail did not load"
 
-    # Animate it: the DoP form opens with the image as its start frame.
+    # Animate it (from the card's menu): the DoP form opens with the image as its start frame.
+    image_card.locator("details.menu > summary").click()
     image_card.get_by_role("link", name="Animate this").click()
     expect(page.locator("select[name=model]")).to_have_value("higgsfield-ai/dop/lite")
     page.fill("textarea[name=prompt]", "the beam sweeps slowly across the sea")
@@ -51,18 +53,22 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
     video = Generation.objects.exclude(pk=image.pk).get()
     assert video.model_id == "higgsfield-ai/dop/lite"
     video_card = page.locator(f"#card-{video.pk}")
-    expect(video_card.locator("video")).to_be_attached(timeout=30_000)
+    expect(video_card.locator(".media a.thumb img")).to_be_visible(timeout=30_000)  # its poster frame
 
-    # The video really plays in the browser.
+    # The video really plays in the browser, in the viewer the poster opens.
+    video_card.locator(".media a.thumb").click()
+    expect(page.locator("dialog[data-viewer] video")).to_be_attached()
     played = page.evaluate("""async (selector) => {
         const video = document.querySelector(selector);
         video.muted = true;
         await video.play();
         await new Promise((resolve) => setTimeout(resolve, 600));
         return {time: video.currentTime, ready: video.readyState, width: video.videoWidth, error: video.error};
-    }""", f"#card-{video.pk} video")
+    }""", "dialog[data-viewer] video")
     assert played["error"] is None
     assert played["time"] > 0 and played["ready"] >= 2 and played["width"] > 0, played
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog[data-viewer]")).not_to_be_visible()
     video.refresh_from_db()
     assert video.status == "completed" and video.archived
     # Both are in the gallery, newest first: a card refreshing itself replaces only itself.

@@ -171,13 +171,19 @@ def test_the_zip_has_the_originals_and_for_the_team_a_csv_of_settings(client, al
     response = client.get(f"/galleries/{gallery.pk}/download.zip")
     assert response["Content-Disposition"] == 'attachment; filename="for-carol.zip"'
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert archive.namelist() == ["01.png", "02.png", "prompts-and-settings.csv"]
-    assert archive.read("01.png") == three[0].outputs.get().file.open("rb").read()
+    # Named by the prompt for the team, never "item 1"
+    assert archive.namelist() == ["01-a-red-fox.png", "02-a-green-fox.png", "prompts-and-settings.csv"]
+    assert archive.read("01-a-red-fox.png") == three[0].outputs.get().file.open("rb").read()
     assert "a red fox" in archive.read("prompts-and-settings.csv").decode()
     client.force_login(carol)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/galleries/{gallery.pk}/download.zip")
                                                   .streaming_content)))
-    assert archive.namelist() == ["01.png", "02.png"]
+    # A client, who never sees prompts, gets the items' titles, or the gallery's name and place.
+    assert archive.namelist() == ["01-for-carol-1.png", "02-for-carol-2.png"]
+    gallery.items.filter(position=0).update(title="Hero, warm light")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/galleries/{gallery.pk}/download.zip")
+                                                  .streaming_content)))
+    assert archive.namelist() == ["01-hero-warm-light.png", "02-for-carol-2.png"]
 
 
 def test_the_studio_gallery_sends_clients_to_their_galleries_and_nav_says_galleries(client, carol):

@@ -284,7 +284,13 @@ def test_a_card_whose_result_is_being_saved_polls_faster_until_it_shows(client, 
     Output.objects.create(generation=saving, kind="image", provider_url="https://cdn.example/a.png")
     client.force_login(alice)
     html = client.get(f"/g/{saving.pk}/card/", headers={"HX-Request": "true"}).content.decode()
-    assert "Saving result" in html and 'hx-trigger="every 500ms"' in html
+    assert 'hx-trigger="every 500ms"' in html
+    # Not "Completed" while nothing can be seen yet.
+    badge = re.search(r'<span class="badge badge-[\w-]+">([^<]*)</span>', html).group(1)
+    assert badge == "Saving…"
+    Generation.objects.filter(pk=saving.pk).update(archived=True)
+    html = client.get(f"/g/{saving.pk}/card/", headers={"HX-Request": "true"}).content.decode()
+    assert re.search(r'<span class="badge badge-completed">Completed</span>', html)
 
 
 def test_the_model_filter_offers_the_studios_models_and_still_finds_retired_ones(client, alice, project, done):

@@ -46,8 +46,9 @@ def test_a_client_opens_a_protected_link_approves_comments_and_downloads_the_zip
     download = download_info.value
     assert download.suggested_filename == "harbour-campaign.zip"
     with zipfile.ZipFile(download.path()) as archive:
-        assert archive.namelist() == ["01.png", "02.png", "prompts-and-settings.csv"]
-        assert archive.read("01.png") == first.generation.outputs.get().file.open("rb").read()
+        assert archive.namelist() == ["01-a-lighthouse-at-dusk.png", "02-fishing-boats-at-dawn.png",
+                                      "prompts-and-settings.csv"]
+        assert archive.read("01-a-lighthouse-at-dusk.png") == first.generation.outputs.get().file.open("rb").read()
         assert "fishing boats at dawn" in archive.read("prompts-and-settings.csv").decode()
 
     answers = {answer.item_id: answer for answer in Feedback.objects.all()}

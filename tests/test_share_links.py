@@ -159,12 +159,17 @@ def test_the_zip_carries_prompts_and_settings_only_when_the_link_shows_them(clie
     assert ("a lighthouse at dusk" in html) is show_settings
     archive = zipfile.ZipFile(io.BytesIO(b"".join(client.get(f"/s/{link.token}/download.zip").streaming_content)))
     names = archive.namelist()
-    assert names[:2] == ["01.png", "02.mp4"]
+    # By the prompt where the link shows prompts; otherwise by the gallery's name and the place.
+    if show_settings:
+        assert names[:2] == ["01-a-lighthouse-at-dusk.png", "02-a-harbour-at-dawn.mp4"]
+    else:
+        assert names[:2] == ["01-launch-film-1.png", "02-launch-film-2.mp4"]
     assert ("prompts-and-settings.csv" in names) is show_settings
     if show_settings:
         rows = archive.read("prompts-and-settings.csv").decode().splitlines()
-        assert rows[0].startswith("file,item,model,prompt,seed")
-        assert rows[1].startswith("01.png,1,higgsfield-ai/soul/standard,a lighthouse at dusk,4242")
+        assert rows[0].startswith("file,item,title,model,prompt,seed")
+        assert rows[1].startswith("01-a-lighthouse-at-dusk.png,1,a lighthouse at dusk,higgsfield-ai/soul/standard,"
+                                  "a lighthouse at dusk,4242")
     assert link.visits.filter(event="zip").exists()
 
 
@@ -191,7 +196,7 @@ def test_a_visitor_gives_a_name_once_then_approves_and_asks_for_changes(client, 
     assert answers[first.pk].author_key == answers[second.pk].author_key  # one visitor, one identity
     client.force_login(alice)
     log = client.get(f"/galleries/{gallery.pk}/links/{link.pk}/").content.decode()
-    assert "Bea Client: changes on item 2" in log and "Opened the gallery" in log
+    assert "Bea Client: changes on item 2, “a harbour at dawn”" in log and "Opened the gallery" in log
     assert '<span class="badge badge-link-live">Live</span>' in log
 
 
