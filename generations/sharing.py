@@ -204,9 +204,9 @@ def _team_items(gallery):
 
 
 def _team_page(request, gallery, status=200, **forms):
-    items = _team_items(gallery)
+    items = list(_team_items(gallery))
     links = gallery.links.annotate(visit_count=Count("visits"))
-    ctx = {"gallery": gallery, "items": items, "links": links,
+    ctx = {"gallery": gallery, "items": items, "links": links, "untitled": sum(not item.title for item in items),
            "form": forms.get("form") or GalleryForm(instance=gallery, user=request.user),
            "link_form": forms.get("link_form") or ShareLinkForm(), "created_link": forms.get("created_link")}
     return render(request, "galleries/team.html", ctx, status=status)
@@ -252,7 +252,9 @@ def gallery_delete(request, gallery):
 def _items_fragment(request, gallery):
     if not request.htmx:
         return redirect(reverse("gallery-detail", args=[gallery.pk]) + "#items")
-    return render(request, "galleries/team.html#gallery-items", {"gallery": gallery, "items": _team_items(gallery)})
+    items = list(_team_items(gallery))
+    ctx = {"gallery": gallery, "items": items, "untitled": sum(not item.title for item in items)}
+    return render(request, "galleries/team.html#gallery-items", ctx)
 
 
 @login_required
