@@ -78,7 +78,7 @@ def output_view(request, output):
     output.generation = generation
     count = len(generation.outputs.all())
     file_url = reverse("output-file", args=[output.pk])
-    ctx = {"team": team, "generation": generation, "output": output, "key": f"o{output.pk}",
+    ctx = {"team": team, "generation": generation, "output": output, "key": f"o{output.pk}", "batch": count > 1,
            "title": (generation.prompt or generation.model_id) if team else str(generation.project),
            "place": f"{output.get_kind_display()} {output.position + 1} of {count}" if count > 1 else "",
            "media": media(output, file_url, reverse("output-thumb", args=[output.pk]), file_url + "?download=1"),

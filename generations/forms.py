@@ -130,8 +130,9 @@ class GenerationForm(forms.Form):
 
     def _gallery_choices(self):
         # The member's newest images, found by walking their generations newest first.
-        outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
-                                         archived_at__isnull=False).select_related("generation")
+        outputs = (Output.objects.filter(generation__owner=self.user, generation__deleted_at__isnull=True,
+                                         kind=Output.Kind.IMAGE, archived_at__isnull=False).exclude(file="")
+                   .select_related("generation")
                    .order_by("-generation__created_at", "position")[:30])
         return [("", "—")] + [
             (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
@@ -196,7 +197,8 @@ class GenerationForm(forms.Form):
             tokens = (cleaned.get(f"{name}__keep") or "").split()
             found = list(Upload.objects.filter(owner=self.user, token__in=tokens)) if tokens else []
         if not found and not problem and cleaned.get(f"{name}__gallery"):
-            output = Output.objects.filter(pk=cleaned[f"{name}__gallery"], generation__owner=self.user).first()
+            output = Output.objects.filter(pk=cleaned[f"{name}__gallery"], generation__owner=self.user,
+                                           generation__deleted_at__isnull=True).exclude(file="").first()
             if output is not None:
                 found = [uploads.from_output(output, self.user)]
         if found:

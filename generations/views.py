@@ -60,6 +60,8 @@ def _start_form(request):
         model = catalogue.get(source.model_id) or catalogue.get(catalogue.DEFAULT_MODEL)
         data = data_from_params(model, source.params, project=source.project,
                                 seed_mode=request.GET.get("seed", "keep"))
+        if request.GET.get("image"):  # from one image of a batch: one more like it, not another batch
+            data.update({name: "1" for name in BATCH_PARAMS if model.has(name)})
         form = GenerationForm(data, model=model, user=request.user)
         form.is_valid()
         for name, messages in (source.field_errors or {}).items():
@@ -100,7 +102,8 @@ def gallery(request):
     return render(request, template_name, ctx)
 
 
-STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt")
+STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "image")
+BATCH_PARAMS = ("batch_size", "num_images")
 PAGE_SIZE = 48
 
 

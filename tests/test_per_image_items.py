@@ -39,6 +39,28 @@ def test_each_image_of_a_batch_has_its_own_animate_speak_and_download_on_its_car
     assert re.search(rf'<option value="{third.pk}" selected>', form)
 
 
+def test_use_settings_from_one_image_of_a_batch_asks_for_one_image_like_it(client, alice, four):
+    third = four.outputs.get(position=2)
+    client.force_login(alice)
+    card = card_of(client.get("/").content.decode(), four)
+    assert f"?from={four.pk}&amp;image={third.pk}" in card
+    one = client.get(f"/?from={four.pk}&image={third.pk}").content.decode()
+    whole = client.get(f"/?from={four.pk}").content.decode()
+    selected = r'<select name="batch_size"[^>]*>.*?<option value="(\d)" selected>'
+    assert re.search(selected, one, re.S).group(1) == "1"
+    assert re.search(selected, whole, re.S).group(1) == "4"
+    assert "four lighthouses at dusk</textarea>" in one
+
+
+def test_a_deleted_generations_images_are_not_offered_as_start_frames(client, alice, project, finished):
+    kept, doomed = finished(alice, project, "kept"), finished(alice, project, "doomed")
+    client.force_login(alice)
+    client.post(f"/g/{doomed.pk}/delete/")
+    form = client.get("/?model=higgsfield-ai/dop/lite").content.decode()
+    assert f'<option value="{kept.outputs.get().pk}"' in form
+    assert f'<option value="{doomed.outputs.get().pk}"' not in form
+
+
 def test_one_image_of_a_batch_goes_in_a_gallery_and_out_again(client, alice, four, project):
     gallery = Gallery.objects.create(project=project, name="Picks", created_by=alice)
     third = four.outputs.get(position=2)

@@ -44,7 +44,8 @@ def test_the_team_viewer_has_the_prompt_settings_cost_and_this_images_actions(cl
                  "<dt>Character</dt><dd>Captain Ada</dd>", "<dt>Aspect ratio</dt><dd>4:3</dd>",
                  "<dt>Enhance prompt</dt><dd>yes</dd>", "<dt>Cost</dt>", "soul/standard"):
         assert fact in panel, fact
-    for action in (f"?from={four.pk}\"", f"?from={four.pk}&amp;seed=same", f"?from={four.pk}&amp;seed=vary",
+    for action in (f"?from={four.pk}&amp;image={third.pk}\"", f"?from={four.pk}&amp;seed=same&amp;image={third.pk}",
+                   f"?from={four.pk}&amp;seed=vary&amp;image={third.pk}",
                    f"model=higgsfield-ai/dop/lite&amp;start={third.pk}&amp;",
                    f"model=v1/speak/higgsfield&amp;start={third.pk}&amp;", f"/files/{third.pk}/?download=1"):
         assert action in html, action
