@@ -69,7 +69,7 @@ class StatusEventInline(admin.TabularInline):
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ["id", "model_id", "owner", "project", "status", "created_at", "quarantined_at"]
+    list_display = ["id", "model_id", "owner", "project", "status", "created_at", "quarantined_at", "deleted_at"]
     list_filter = ["status", "model_id", "project"]
     search_fields = ["id", "request_id", "params"]
     inlines = [OutputInline, StatusEventInline]
@@ -84,7 +84,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 class GalleryItemInline(admin.TabularInline):
     model = GalleryItem
     extra = 0
-    raw_id_fields = ["generation"]
+    raw_id_fields = ["generation", "output"]
     readonly_fields = ["added_by", "added_at"]
 
 

@@ -214,3 +214,13 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelector("[data-bulk]")?.classList.add("ready"); // its actions show once something is ticked
   showSelection();
 });
+
+// A card's menu near the bottom of the window opens upwards, so it is not cut off.
+document.addEventListener("toggle", (event) => {
+  const menu = event.target;
+  if (!menu.matches?.("details[data-menu]") || !menu.open) return;
+  const items = menu.querySelector(".menu-items");
+  menu.classList.remove("up");
+  const below = items.getBoundingClientRect().bottom > window.innerHeight;
+  if (below && menu.getBoundingClientRect().top > items.offsetHeight + 16) menu.classList.add("up");
+}, true);
