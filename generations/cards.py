@@ -36,6 +36,13 @@ def _get_own_generation(request, pk):
     return get_object_or_404(Generation.objects.for_user(request.user).filter(owner=request.user), pk=pk)
 
 
+def _get_generation_for_member(request, pk):
+    if not request.user.is_member_role:
+        raise Http404
+    generations = Generation.objects.for_user(request.user).select_related("project")
+    return get_object_or_404(generations.prefetch_related("outputs", "project__galleries"), pk=pk)
+
+
 def _get_deletable_generation(request, pk):
     """A generation the viewer made, or any generation for an admin."""
     if not request.user.is_member_role:
@@ -103,7 +110,17 @@ def _character_name(user, provider_id):
     return character.name if character else "a Soul ID character"
 
 
-# Hide and delete, one card at a time.
+# A card's menu, hide and delete, one card at a time.
+
+
+@login_required
+@found(_get_generation_for_member)
+@require_GET
+def generation_menu(request, generation):
+    """A card's menu, fetched when it is first opened: most menus never are, so the list does
+    not carry 48 of them. (A generation's own page has its menu written out, without JavaScript.)"""
+    return render(request, "generations/gallery.html#card-menu", {"generation": generation})
+
 
 
 def card(request, generation, message=""):

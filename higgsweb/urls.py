@@ -18,6 +18,7 @@ urlpatterns = [
     path("g/<uuid:pk>/cancel/", g.generation_cancel, name="generation-cancel"),
     path("g/<uuid:pk>/retry/", g.generation_retry, name="generation-retry"),
     path("g/<uuid:pk>/galleries/", sharing.generation_galleries, name="generation-galleries"),
+    path("g/<uuid:pk>/menu/", cards.generation_menu, name="generation-menu"),
     path("g/<uuid:pk>/hide/", cards.generation_hide, name="generation-hide"),
     path("g/<uuid:pk>/delete/", cards.generation_delete, name="generation-delete"),
     path("generations/selected/", cards.generations_bulk, name="generations-bulk"),

@@ -41,6 +41,7 @@ MATRIX = {
     "generation-cancel": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-retry": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-galleries": lambda x, a: [{"pk": g.pk} for g in x.generations],
+    "generation-menu": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-hide": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "generation-delete": lambda x, a: [{"pk": g.pk} for g in x.generations],
     "output-file": lambda x, a: [{"pk": o.pk} for o in x.outputs],

@@ -158,6 +158,5 @@ def test_a_member_selects_three_cards_adds_them_to_a_gallery_zips_deletes_them_a
     expect(cards).to_have_count(0)
     page.locator("input[name=hidden]").check()
     expect(page.locator(f"#card-{other.pk} .badge-hidden")).to_be_visible()
-    page.locator(f"#card-{other.pk} details.menu > summary").click()
-    page.locator(f"#card-{other.pk}").get_by_role("button", name="Show again").click()
+    page.locator(f"#card-{other.pk} form.unhide").get_by_role("button", name="Show again").click()
     expect(page.locator(f"#card-{other.pk} .badge-hidden")).to_have_count(0)

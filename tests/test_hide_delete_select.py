@@ -253,14 +253,23 @@ def test_failed_blocked_and_canceled_cards_are_compact(client, alice, project):
         assert ('<div class="media' in card) is (generation.status == "queued")
 
 
-def test_each_card_keeps_its_actions_behind_one_menu(client, alice, project, finished):
+ACTIONS = ("Use these settings", "Same seed", "Vary seed", "Animate", "Make it speak", "Download", "Add to gallery",
+           "Hide", "Delete")
+
+
+def test_each_card_keeps_its_actions_behind_one_menu_fetched_when_it_opens(client, alice, project, finished):
     done = finished(alice, project, "a finished fox", images=4)
     Gallery.objects.create(project=project, name="Picks", created_by=alice)
     client.force_login(alice)
     card = card_of(client.get("/").content.decode(), done)
     assert card.count("<details class=\"menu\"") == 1
+    assert f'hx-get="/g/{done.pk}/menu/" hx-trigger="toggle once" hx-target="find .menu-items"' in card
     outside, menu = card.split('<details class="menu"')
-    for action in ("Use these settings", "Same seed", "Vary seed", "Animate", "Make it speak", "Download",
-                   "Add to gallery", "Hide", "Delete"):
-        assert action not in outside and action in menu, action
     assert outside.count("<button") == 0  # nothing else to press on the card itself
+    menu = client.get(f"/g/{done.pk}/menu/", headers=HTMX).content.decode()
+    for action in ACTIONS:
+        assert action not in card and action in menu, action
+    # Without JavaScript the generation's page has the menu written out.
+    page = client.get(f"/g/{done.pk}/").content.decode()
+    assert all(action in page.split('<details class="menu"')[1] for action in ACTIONS)
+    assert client.get(f"/g/{done.pk}/menu/").status_code == 200

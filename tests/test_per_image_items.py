@@ -25,13 +25,17 @@ def card_of(html, generation):
     return re.search(rf'<article[^>]*id="card-{generation.pk}".*?</article>', html, re.S).group(0)
 
 
+def menu_of(client, generation):
+    return client.get(f"/g/{generation.pk}/menu/", headers=HTMX).content.decode()
+
+
 def test_each_image_of_a_batch_has_its_own_animate_speak_and_download_on_its_card(client, alice, four):
     client.force_login(alice)
-    card = card_of(client.get("/").content.decode(), four)
+    card, menu = card_of(client.get("/").content.decode(), four), menu_of(client, four)
     for output in four.outputs.all():
-        assert f"model=higgsfield-ai/dop/lite&amp;start={output.pk}&amp;" in card
-        assert f"model=v1/speak/higgsfield&amp;start={output.pk}&amp;" in card
-        assert f"/files/{output.pk}/?download=1" in card
+        assert f"model=higgsfield-ai/dop/lite&amp;start={output.pk}&amp;" in menu
+        assert f"model=v1/speak/higgsfield&amp;start={output.pk}&amp;" in menu
+        assert f"/files/{output.pk}/?download=1" in menu
         assert f'href="/files/{output.pk}/view/"' in card  # and its own viewer
     # Animate on image 3 opens the image-to-video form with image 3 as its start frame.
     third = four.outputs.get(position=2)
@@ -42,8 +46,7 @@ def test_each_image_of_a_batch_has_its_own_animate_speak_and_download_on_its_car
 def test_use_settings_from_one_image_of_a_batch_asks_for_one_image_like_it(client, alice, four):
     third = four.outputs.get(position=2)
     client.force_login(alice)
-    card = card_of(client.get("/").content.decode(), four)
-    assert f"?from={four.pk}&amp;image={third.pk}" in card
+    assert f"?from={four.pk}&amp;image={third.pk}" in menu_of(client, four)
     one = client.get(f"/?from={four.pk}&image={third.pk}").content.decode()
     whole = client.get(f"/?from={four.pk}").content.decode()
     selected = r'<select name="batch_size"[^>]*>.*?<option value="(\d)" selected>'

@@ -215,12 +215,16 @@ document.addEventListener("DOMContentLoaded", () => {
   showSelection();
 });
 
-// A card's menu near the bottom of the window opens upwards, so it is not cut off.
-document.addEventListener("toggle", (event) => {
-  const menu = event.target;
-  if (!menu.matches?.("details[data-menu]") || !menu.open) return;
+// A card's menu near the bottom of the window opens upwards, so it is not cut off (again once
+// its actions have arrived: a card's menu is fetched when it is first opened).
+function placeMenu(menu) {
+  if (!menu?.open) return;
   const items = menu.querySelector(".menu-items");
   menu.classList.remove("up");
   const below = items.getBoundingClientRect().bottom > window.innerHeight;
   if (below && menu.getBoundingClientRect().top > items.offsetHeight + 16) menu.classList.add("up");
+}
+document.addEventListener("toggle", (event) => {
+  if (event.target.matches?.("details[data-menu]")) placeMenu(event.target);
 }, true);
+document.addEventListener("htmx:afterSettle", (event) => placeMenu(event.detail.elt.closest?.("details[data-menu]")));
