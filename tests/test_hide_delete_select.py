@@ -239,6 +239,8 @@ def test_sweep_cards_say_the_seed_or_style_that_differs(client, alice, project, 
     # A card redrawn on its own says the same.
     kite = Generation.objects.filter(sweep=seeds).get(params__seed=43)
     assert ">seed 43</p>" in client.get(f"/g/{kite.pk}/card/").content.decode()
+    grid = client.get(f"/sweeps/{seeds}/").content.decode()  # and on the sweep's own grid, with the viewer
+    assert ">seed 42</p>" in grid and ">seed 43</p>" in grid and "<dialog class=\"viewer\"" in grid
 
 
 def test_failed_blocked_and_canceled_cards_are_compact(client, alice, project):
