@@ -332,8 +332,8 @@ class Generation(models.Model):
         images, from the prefetched gallery items."""
         found = {}
         for item in self.gallery_items.all():
-            gallery_items = found.setdefault(item.gallery_id, [item.gallery, item, 0])
-            gallery_items[2] += 1
+            entry = found.setdefault(item.gallery_id, [item.gallery, item, 0])
+            entry[2] += 1
         return [tuple(entry) for entry in found.values()]
 
     @property
@@ -525,7 +525,6 @@ class OutputQuerySet(models.QuerySet):
         if not user.is_authenticated or user.is_member_role:
             return self.filter(generation__in=visible)
         return self.in_items(GalleryItem.objects.filter(gallery__clients=user, generation__in=visible))
-
 
 
 class Output(models.Model):

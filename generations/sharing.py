@@ -318,8 +318,7 @@ def generation_galleries(request, generation):
         output = form.cleaned_data["output"]
         return render(request, "generations/viewer.html#viewer-galleries", cards.viewer_galleries(request, output))
     if request.htmx:
-        generation = Generation.objects.with_credits().select_related("project").get(pk=generation.pk)
-        return render(request, "generations/gallery.html#generation-card", {"generation": generation})
+        return cards.card(request, generation)
     return redirect("gallery")
 
 

@@ -253,8 +253,7 @@ def generation_card(request, generation):
 
 
 def _card(request, generation):
-    generation.refresh_from_db()
-    return render(request, "generations/gallery.html#generation-card", {"generation": generation})
+    return cards.card(request, generation)
 
 
 @login_required
