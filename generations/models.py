@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations import higgsfield, webhooks
-from generations.signals import status_changed
+from generations.signals import feedback_given, status_changed
+from higgsweb.models import LedgerEntry
 
 ENV_SURFACES = {"model_api": "environment", "v1": "environment (v1)"}
 
@@ -118,31 +119,11 @@ class GenerationQuerySet(models.QuerySet):
         """Annotate each with its net ledger amount (held, charged, or 0 once refunded).
         Correlated subqueries rather than a join: the database works them out only for the
         rows a page shows, and a count of the queryset leaves them out."""
-        from higgsweb.models import LedgerEntry
-
         entries = LedgerEntry.objects.filter(generation=models.OuterRef("pk")).order_by().values("generation")
         return self.annotate(
             net_credits=models.Subquery(entries.annotate(total=models.Sum("amount")).values("total")),
-            refunds=models.Exists(entries.filter(kind="refund")),
+            refunds=models.Exists(entries.filter(kind=LedgerEntry.Kind.REFUND)),
         )
-
-    def start(self, *, owner, project, model_id, params, account=None):
-        """Create a generation that the worker will submit. Every way of starting a job
-        (forms, the JSON API, retries, sweeps) goes through here."""
-        from generations import catalogue
-        from higgsweb import ledger
-
-        if account is None:
-            spec = catalogue.get(model_id)
-            surface = spec.surface if spec else ProviderAccount.Surface.MODEL_API
-            account = ProviderAccount.objects.default(surface)
-            if account is None:
-                raise ValueError(f"No active provider account speaks the {surface} surface.")
-        with transaction.atomic():  # the hold and the job are created together or not at all
-            generation = self.create(owner=owner, project=project, model_id=model_id, params=params,
-                                     account=account, next_action_at=timezone.now())
-            ledger.hold(generation)  # raises ledger.BudgetExceeded past a hard limit
-        return generation
 
     def waiting(self, account):
         """The account's jobs waiting for a slot, in no particular order."""
@@ -186,10 +167,10 @@ class Generation(models.Model):
     FINAL = (Status.COMPLETED, Status.FAILED, Status.NSFW, Status.CANCELED)
     IN_FLIGHT = (Status.SUBMITTING, Status.UNKNOWN, Status.QUEUED, Status.IN_PROGRESS)
     # A status only moves forward; the few allowed sideways/back steps are listed.
-    RANK = {"draft": 0, "submitting": 1, "unknown": 1, "queued": 2, "in_progress": 3,
-            "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
-    SIDEWAYS = {("submitting", "unknown"), ("unknown", "submitting"), ("submitting", "draft"),
-                ("unknown", "draft"), ("draft", "canceled")}
+    RANK = {Status.DRAFT: 0, Status.SUBMITTING: 1, Status.UNKNOWN: 1, Status.QUEUED: 2, Status.IN_PROGRESS: 3,
+            Status.COMPLETED: 4, Status.FAILED: 4, Status.NSFW: 4, Status.CANCELED: 4}
+    SIDEWAYS = {(Status.SUBMITTING, Status.UNKNOWN), (Status.UNKNOWN, Status.SUBMITTING),
+                (Status.SUBMITTING, Status.DRAFT), (Status.UNKNOWN, Status.DRAFT), (Status.DRAFT, Status.CANCELED)}
     # What a running card shows from its own row (card_version is made of these).
     CARD_VERSION_FIELDS = ("status", "archived", "error", "notice", "cancel_requested_at", "expires_at",
                            "quarantined_at", "field_errors")
@@ -289,7 +270,7 @@ class Generation(models.Model):
     def was_refunded(self):
         if hasattr(self, "refunds"):
             return bool(self.refunds)
-        return self.ledger_entries.filter(kind="refund").exists()
+        return self.ledger_entries.filter(kind=LedgerEntry.Kind.REFUND).exists()
 
     @property
     def is_settled(self):
@@ -484,38 +465,6 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return self.webhook_id
-
-
-def record_result(generation, result, source):
-    """Apply a normalised provider Result (from a webhook or a poll) to a generation.
-    Idempotent: duplicates and late, out-of-order reports change nothing.
-    Returns True when the status moved. A job that completes has its archive step claimed in
-    the same UPDATE (see tasks.kick) and queued once the transaction commits."""
-    from generations import tasks
-
-    Status = Generation.Status
-    status = result.status
-    if status not in Generation.RANK or status in (Status.DRAFT, Status.SUBMITTING, Status.UNKNOWN):
-        return False
-    changes = {}
-    if result.expires_at:
-        changes["expires_at"] = result.expires_at
-    if status == Status.FAILED:
-        changes["error"] = result.error or "The provider reported the generation as failed."
-    elif status == Status.NSFW:
-        changes["error"] = "The provider's moderation rejected this input or output (credits refunded)."
-    elif status == Status.COMPLETED:
-        changes["next_action_at"] = tasks.claim_until()
-    with transaction.atomic(savepoint=False):
-        moved = generation.advance(status, source, detail=result.error, **changes)
-        if moved and status == Status.COMPLETED:
-            # Only the one move to completed writes them; a conflict would be a redelivery.
-            Output.objects.bulk_create(
-                [Output(generation=generation, position=position, kind=output.kind, provider_url=output.url,
-                        preview_url=output.preview_url or "") for position, output in enumerate(result.outputs)],
-                ignore_conflicts=True)
-            tasks.enqueue_on_commit("archive_outputs", generation.pk)
-    return moved
 
 
 def upload_path(instance, filename):
@@ -866,7 +815,7 @@ class FeedbackQuerySet(models.QuerySet):
             feedback.link = link or feedback.link
             feedback.save()
         if action in ("approve", "changes"):
-            feedback.tell_team()
+            feedback_given.send(sender=Feedback, feedback=feedback)
         return feedback
 
 
@@ -900,16 +849,3 @@ class Feedback(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.get_verdict_display()}"
-
-    def tell_team(self):
-        from higgsweb.models import Notification
-        from higgsweb.notify import notify
-
-        gallery = self.item.gallery
-        owner = gallery.created_by
-        if owner is None or not owner.is_active or not owner.is_member_role:
-            return
-        said = f": “{self.comment[:120]}”" if self.comment else "."
-        verb = "approved" if self.verdict == self.Verdict.APPROVED else "asked for changes on"
-        notify(owner, Notification.Kind.FEEDBACK, f"{self.name} {verb} item {self.item.position + 1} of "
-               f"“{gallery.name}”{said}", reverse("gallery-detail", args=[gallery.pk]) + f"#item-{self.item.pk}")

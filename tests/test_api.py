@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from generations import catalogue, tasks
+from generations import catalogue, pipeline, tasks
 from generations.models import ApiToken, Generation
 
 
@@ -66,14 +66,14 @@ def test_clients_cannot_create_and_others_generations_are_not_found(client, caro
     model = catalogue.get("reve/text-to-image")
     body = {"model": model.id, "project": project.pk, "params": model.example}
     assert create(client, raw, body).status_code == 403
-    theirs = Generation.objects.start(owner=bob, project=project, model_id=model.id, params=model.example)
+    theirs = pipeline.start(owner=bob, project=project, model_id=model.id, params=model.example)
     assert client.get(f"/api/generations/{theirs.pk}", headers=auth(token)).status_code == 404
     assert client.post(f"/api/generations/{theirs.pk}/cancel", headers=auth(token)).status_code == 404
 
 
 def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
     assert response.status_code == 200 and response.json()["status"] == "canceled"
 
@@ -100,7 +100,7 @@ def test_a_queued_generation_is_canceled_through_the_worker(client, alice, proje
                                                             django_capture_on_commit_callbacks):
     simulator.config.queue_seconds = 60
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     tasks.submit_generation(generation.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
@@ -110,7 +110,7 @@ def test_a_queued_generation_is_canceled_through_the_worker(client, alice, proje
 
 def test_a_running_generation_cannot_be_canceled(client, alice, project, token, simulator, account):
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     generation.advance("submitting", Generation.Source.SUBMIT)
     generation.advance("in_progress", Generation.Source.POLL)
     response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))

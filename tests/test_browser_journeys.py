@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Sum
 from playwright.sync_api import expect
 
+from generations import pipeline
 from generations.models import Generation
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry
@@ -74,8 +75,8 @@ def make_spend(alice, bob, project):
     """Ledger entries for two users: Alice has two completed jobs, Bob one and a refund."""
     params = {"prompt": "x", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1}
     for owner, outcome in ((alice, "confirm"), (alice, "confirm"), (bob, "confirm"), (bob, "refund")):
-        generation = Generation.objects.start(owner=owner, project=project,
-                                              model_id="higgsfield-ai/soul/standard", params=params)
+        generation = pipeline.start(owner=owner, project=project,
+                                    model_id="higgsfield-ai/soul/standard", params=params)
         getattr(ledger, outcome)(generation)
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from generations import higgsfield, tasks
+from generations import higgsfield, pipeline, tasks
 from generations.models import Generation, ProviderAccount
 
 PARAMS = {"prompt": "a paper boat", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1, "seed": 5}
@@ -18,8 +18,8 @@ def later(minutes=10):
 
 
 def start(owner, project, **params):
-    return Generation.objects.start(owner=owner, project=project, model_id="higgsfield-ai/soul/standard",
-                                    params={**PARAMS, **params})
+    return pipeline.start(owner=owner, project=project, model_id="higgsfield-ai/soul/standard",
+                          params={**PARAMS, **params})
 
 
 def drive(until, timeout=15, jump=False):
@@ -28,7 +28,7 @@ def drive(until, timeout=15, jump=False):
     while time.monotonic() < deadline:
         if until():
             return True
-        tasks.dispatch_due(now=later() if jump else None)
+        pipeline.dispatch_due(now=later() if jump else None)
         time.sleep(0.05)
     return until()
 
@@ -245,7 +245,7 @@ def test_an_unknown_submit_on_a_surface_without_idempotency_is_never_resent(db, 
 
 def test_jobs_command_lists_and_resolves(db, account, alice, project, capsys):
     generation = start(alice, project)
-    tasks.quarantine(generation, "stuck for a test")
+    pipeline.quarantine(generation, "stuck for a test")
     call_command("jobs", "list", "quarantined")
     assert str(generation.pk) in capsys.readouterr().out
     call_command("jobs", "resolve", str(generation.pk), "failed", "--reason", "checked by hand")
@@ -282,12 +282,12 @@ def test_a_freed_slot_wakes_the_head_of_the_line_only(db, account, alice, bob, p
     due = timezone.now() - timedelta(seconds=5)
     Generation.objects.filter(pk=batch[0].pk).update(next_action_at=due)  # already due: not moved
 
-    tasks.kick_line(account.pk)  # two free slots: bob's job (fair line) and alice's first
+    pipeline.kick_line(account.pk)  # two free slots: bob's job (fair line) and alice's first
     after = {g.pk: Generation.objects.get(pk=g.pk).next_action_at for g in [*batch, bobs]}
     assert after[batch[0].pk] == due
     assert after[bobs.pk] <= timezone.now()
     assert after[batch[1].pk] == after[batch[2].pk] == later
 
     ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=10)
-    tasks.kick_line(account.pk)  # room for everyone waiting
+    pipeline.kick_line(account.pk)  # room for everyone waiting
     assert all(Generation.objects.get(pk=g.pk).next_action_at <= timezone.now() for g in batch)

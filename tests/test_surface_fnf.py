@@ -7,7 +7,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from generations import higgsfield, tasks
+from generations import higgsfield, pipeline, tasks
 from generations.models import Generation, ProviderAccount
 
 TOKEN = "fnf-demo-token"
@@ -148,10 +148,10 @@ def test_the_account_choice_says_fnf_is_unofficial():
 def test_a_generation_on_an_fnf_account_is_polled_to_an_archived_image(simulator, alice, project):
     account = ProviderAccount.objects.create(name="web app", surface="fnf", base_url=simulator.url + "/fnf",
                                              key_secret=TOKEN)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a blue door", "aspect_ratio": "4:3",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 9},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a blue door", "aspect_ratio": "4:3",
+                                        "resolution": "720p", "batch_size": 1, "seed": 9},
+                                account=account)
     assert generation.webhook_url == ""  # fnf has no webhooks: the worker polls
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from generations import higgsfield, tasks, webhooks
+from generations import higgsfield, pipeline, tasks, webhooks
 from generations.higgsfield import pixazo
 from generations.models import Generation, ProviderAccount, WebhookDelivery
 
@@ -169,10 +169,10 @@ def test_a_generation_on_a_pixazo_account_is_confirmed_after_its_callback(live_s
     settings.PUBLIC_BASE_URL = live_server.url
     account = ProviderAccount.objects.create(name="pixazo", surface="pixazo", base_url=simulator.url + "/pixazo",
                                              key_secret=KEY)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a green bicycle", "aspect_ratio": "3:4",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 11},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a green bicycle", "aspect_ratio": "3:4",
+                                        "resolution": "720p", "batch_size": 1, "seed": 11},
+                                account=account)
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == "queued"

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from generations import higgsfield, tasks, webhooks
+from generations import higgsfield, pipeline, tasks, webhooks
 from generations.archive import ffmpeg_exe
 from generations.higgsfield import v1
 from generations.models import Generation, ProviderAccount, WebhookDelivery
@@ -211,10 +211,10 @@ def test_a_generation_on_a_v1_account_ends_archived_via_the_legacy_webhook(live_
     settings.PUBLIC_BASE_URL = live_server.url
     account = ProviderAccount.objects.create(name="legacy", surface="v1", base_url=simulator.url,
                                              key_id=SIM_KEY, key_secret=SIM_SECRET)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "an orange tram", "aspect_ratio": "3:4",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 5},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "an orange tram", "aspect_ratio": "3:4",
+                                        "resolution": "720p", "batch_size": 1, "seed": 5},
+                                account=account)
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == "queued"

@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 CREATE = """
-from generations.models import Generation
+from generations import pipeline
 from higgsweb.models import Project, User
 user = User.objects.create_user("kim", password="pw-kim-1234", role="member")
 project = Project.objects.create(name="Crash test")
-g = Generation.objects.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
+g = pipeline.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
     params={"prompt": "a lantern", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 4, "seed": 9})
 print(g.pk)
 """
