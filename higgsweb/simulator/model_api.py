@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from . import catalogue, schemas
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # 1–255 visible ASCII, no whitespace

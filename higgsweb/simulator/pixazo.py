@@ -7,7 +7,7 @@ Auth `Ocp-Apim-Subscription-Key` from `sim.pixazo.keys`; 402 once the wallet is 
 import uuid
 from dataclasses import dataclass, field
 
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import json_response
 from .v1 import (
     SOUL_SIZES,

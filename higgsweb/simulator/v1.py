@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from . import media
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
 
 log = logging.getLogger("higgsweb.simulator")
