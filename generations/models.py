@@ -13,19 +13,18 @@ from generations import higgsfield, webhooks
 from generations.signals import feedback_given, status_changed
 from higgsweb.models import LedgerEntry
 
-ENV_SURFACES = {"model_api": "environment", "v1": "environment (v1)"}
-
 
 class ProviderAccountQuerySet(models.QuerySet):
-    def default(self, surface="model_api"):
-        """The account new generations of a surface run on. With no admin-made default, one is
-        kept in step with the environment (the simulator when no key is configured): the
-        Model API and the legacy v1 API share the key pair and the host."""
+    def default(self, surface=None):
+        """The account new generations of a surface (the Model API unless named) run on. With no
+        admin-made default, one is kept in step with the environment (the simulator when no key
+        is configured): the Model API and the legacy v1 API share the key pair and the host."""
+        surface = surface or ProviderAccount.Surface.MODEL_API
         account = self.filter(is_default=True, active=True, surface=surface).first()
-        if account or surface not in ENV_SURFACES:
+        if account or surface not in ProviderAccount.ENV_NAMES:
             return account
         account, _ = self.update_or_create(
-            name=ENV_SURFACES[surface], defaults={
+            name=ProviderAccount.ENV_NAMES[surface], defaults={
                 "surface": surface, "base_url": settings.HIGGSFIELD_BASE_URL, "from_env": True, "active": True},
         )
         return account
@@ -39,6 +38,9 @@ class ProviderAccount(models.Model):
         V1 = "v1", "Legacy v1 job sets (hf-api-key / hf-secret)"
         FNF = "fnf", "Web app fnf API (unofficial, Bearer token)"
         PIXAZO = "pixazo", "Pixazo gateway"
+
+    # The accounts kept in step with the environment, by surface (see ProviderAccountQuerySet.default).
+    ENV_NAMES = {Surface.MODEL_API: "environment", Surface.V1: "environment (v1)"}
 
     name = models.CharField(max_length=80, unique=True)
     surface = models.CharField(max_length=12, choices=Surface.choices, default=Surface.MODEL_API)
@@ -455,7 +457,7 @@ class WebhookDelivery(models.Model):
     """Each accepted webhook, recorded before it is acted on; `webhook_id` dedupes redeliveries."""
 
     webhook_id = models.CharField(max_length=200, unique=True)
-    surface = models.CharField(max_length=12, default="model_api")
+    surface = models.CharField(max_length=12, default=ProviderAccount.Surface.MODEL_API)
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
