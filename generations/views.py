@@ -261,8 +261,13 @@ def generation_retry(request, original):
     if not original.is_retryable:
         messages.error(request, "Only failed, blocked or canceled jobs can be retried.")
         return redirect(original)
-    pipeline.start(owner=request.user, project=original.project, model_id=original.model_id,
-                   params=original.params, retry_of=original)
+    try:
+        pipeline.start(owner=request.user, project=original.project, model_id=original.model_id,
+                       params=original.params, retry_of=original)
+    except BudgetExceeded as exc:  # nothing was created or charged; the card says why
+        Generation.objects.filter(pk=original.pk).update(notice=str(exc))
+        messages.error(request, str(exc))
+        return _card(request, original) if request.htmx else redirect(original)
     if request.htmx:
         return trigger_client_event(_card(request, original), "generationCreated")
     messages.success(request, "Retrying with the same settings as a new job.")

@@ -12,6 +12,7 @@ from django_q.conf import Conf
 
 from generations import higgsfield, pipeline, tasks
 from generations.models import ApiToken, Generation, ProviderAccount
+from higgsweb.models import Budget
 
 PARAMS = {"prompt": "a paper boat", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1, "seed": 5}
 
@@ -201,6 +202,19 @@ def test_retry_makes_a_new_job_with_the_same_settings(db, client, simulator, ali
     retry = Generation.objects.get(retry_of=failed)
     assert retry.params == failed.params
     assert retry.status == "queued"  # submitted by the (inline) worker
+
+
+def test_a_retry_past_the_budget_is_refused_on_the_card(db, client, account, alice, project):
+    failed = start(alice, project)
+    failed.advance("failed", Generation.Source.POLL, error="boom")
+    Budget.objects.filter(scope="project", project=project).update(hard_limit=0)  # spent up since
+    client.force_login(alice)
+    response = client.post(f"/g/{failed.pk}/retry/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "HX-Trigger" not in response
+    assert "Over budget" in response.content.decode()
+    assert not Generation.objects.filter(retry_of=failed).exists()
+    response = client.post(f"/g/{failed.pk}/retry/", follow=True)
+    assert "Over budget" in response.content.decode()
 
 
 def test_others_cannot_cancel_or_retry(db, client, account, alice, bob, project):
