@@ -26,21 +26,23 @@ IMAGE_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WE
 Image.MAX_IMAGE_PIXELS = 80_000_000
 
 
-def trusted_origins():
-    return [settings.HIGGSFIELD_BASE_URL, settings.SIMULATOR_URL] if settings.USE_SIMULATOR else []
+def media_policy(max_bytes=None):
+    """Where provider files may be fetched from (download.Policy), from settings."""
+    return download.Policy(max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES,
+                           hosts=tuple(settings.HIGGSFIELD_MEDIA_HOSTS),
+                           allow_local=settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA)
 
 
 def fetch(url, max_bytes=None):
-    """Download a provider file into memory: https hosts on the allow-list (plus the
-    simulator), size-capped. For small files; outputs go through fetch_into."""
-    return download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS, trusted_origins=trusted_origins(),
-                          max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES)
+    """Download a provider file into memory: any https host that resolves only to public
+    addresses (narrowed by HIGGSFIELD_MEDIA_HOSTS), size-capped. For small files; outputs go
+    through fetch_into."""
+    return download.fetch(url, media_policy(max_bytes))
 
 
 def fetch_into(sink, url, max_bytes=None):
     """fetch, streamed into `sink` as it arrives; returns the content type."""
-    return download.fetch_into(sink, url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS,
-                               trusted_origins=trusted_origins(), max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES)
+    return download.fetch_into(sink, url, media_policy(max_bytes))
 
 
 def thumbnail_bytes(image):

@@ -344,8 +344,10 @@ def archive_outputs(generation):
             output.error = exc.message
             output.save(update_fields=["error"])
             (transient if exc.retry_safe else permanent).append(exc)
-    if permanent:
+    if permanent and generation.archive_attempts + 1 >= MAX_ATTEMPTS:
         quarantine(generation, f"An output could not be saved: {permanent[0].message}")
+    elif permanent:  # a refusal (redirect loop, CDN error page) counts: set aside after MAX_ATTEMPTS
+        generation.schedule(min(POLL_MAX_INTERVAL, 10 * 2 ** generation.archive_attempts))
     elif transient:
         generation.schedule(min(POLL_MAX_INTERVAL, 10 * 2 ** generation.archive_attempts), archive_attempts=0)
     else:

@@ -3,9 +3,11 @@ media, webhooks. Surfaces (modules in this package) add routes to `app.router`."
 
 import hashlib
 import io
+import ipaddress
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 import urllib.error
@@ -15,6 +17,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
@@ -49,6 +52,21 @@ class Config:
     blocked_models: set = field(default_factory=set)  # → 423
     disabled_models: set = field(default_factory=set)  # → 503 model_disabled
     upload_ttl_seconds: float = 3600
+    # Where output files are served from: "" = the simulator's own origin (plain http on
+    # loopback, for `make run`); an https origin such as "https://media.sim-cdn.test" when a
+    # TLS listener serves the media under that name (SimulatorServer(media_ssl=…)), as the
+    # real service's CDN does.
+    media_origin: str = ""
+    # The service refuses a submit whose webhook URL is not https, resolves to a non-public
+    # address or carries credentials (PROTOCOL.md §2.6). This switch also accepts http(s)
+    # URLs on loopback, so the local demo (`make run`) and tests get their webhooks.
+    allow_loopback_webhooks: bool = False
+    # Send deliveries without Standard Webhooks headers, as the service does before the
+    # account's whsec_ secret is first revealed.
+    webhook_unsigned: bool = False
+    # Host name → addresses, consulted before DNS when checking webhook URLs (tests name
+    # public-looking hosts this way without a resolver).
+    dns: dict = field(default_factory=dict)
     # Fault switches (the admin page and tests flip these). Bursts count down per request.
     faults: dict = field(default_factory=lambda: {
         "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
@@ -177,6 +195,28 @@ class Simulator:
                 return True
         return False
 
+    # --- webhook URLs -----------------------------------------------------------------
+    def webhook_refusal(self, url):
+        """Why the service would refuse `url` as a webhook URL (PROTOCOL.md §2.6), or ""."""
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            return "Webhook URL must not carry credentials"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "Webhook URL must be an https URL"
+        try:
+            names = self.config.dns.get(parts.hostname) or [
+                info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)]
+            addresses = {ipaddress.ip_address(name.split("%", 1)[0]) for name in names}
+        except (OSError, UnicodeError, ValueError):
+            return "Webhook URL host could not be resolved"
+        if self.config.allow_loopback_webhooks and all(_loopback(a) for a in addresses):
+            return ""
+        if parts.scheme != "https":
+            return "Webhook URL must be an https URL"
+        if not all(_public(a) for a in addresses):
+            return "Webhook URL must resolve only to public addresses"
+        return ""
+
     # --- credits -------------------------------------------------------------------
     def balance(self, account):
         self.settle()
@@ -269,12 +309,17 @@ class Simulator:
             return None
         return job
 
+    def media_base(self, origin):
+        """The origin output files are served from, for a request that came to `origin`."""
+        return self.config.media_origin.rstrip("/") or origin
+
     def output_urls(self, job, variant="raw"):
         urls = []
+        base = self.media_base(job.origin)
         for kind, _width, _height, index in job.outputs:
             ext = {"image": job.extra.get("image_format", "png"), "video": "mp4", "audio": "wav"}[kind]
             suffix = "_min.webp" if variant == "min" and kind == "image" else f".{ext}"
-            urls.append((kind, f"{job.origin}/_media/{job.request_id}/{index}{suffix}"))
+            urls.append((kind, f"{base}/_media/{job.request_id}/{index}{suffix}"))
         return urls
 
     def media_bytes(self, request_id, index, variant):
@@ -359,7 +404,7 @@ class Simulator:
     # --- webhooks ------------------------------------------------------------------
     def sign_headers(self, body):
         headers = {"Content-Type": "application/json"}
-        if self.config.webhook_secrets:
+        if self.config.webhook_secrets and not self.config.webhook_unsigned:
             msg_id = "msg_" + uuid.uuid4().hex
             stamp = datetime.now(UTC)
             signatures = [Webhook(secret).sign(msg_id, stamp, body.decode()) for secret in self.config.webhook_secrets]
@@ -460,6 +505,23 @@ class Simulator:
 
     def stop(self):
         self.stopping.set()
+
+
+def _embedded_ipv4(address):
+    if address.version == 6:
+        return address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+    return None
+
+
+def _loopback(address):
+    return address.is_loopback or bool((inner := _embedded_ipv4(address)) and inner.is_loopback)
+
+
+def _public(address):
+    inner = _embedded_ipv4(address)
+    if inner is not None and not _public(inner):
+        return False
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_link_local)
 
 
 # surface name → function(sim, job) that sends its webhook; surfaces add themselves.

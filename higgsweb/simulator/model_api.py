@@ -137,9 +137,13 @@ def register(sim):
         if key is not None and not IDEMPOTENCY_KEY.match(key):
             header_errors.append({"type": "string_pattern_mismatch", "loc": ["header", "Idempotency-Key"],
                                   "msg": "Idempotency-Key must be 1-255 visible ASCII characters", "input": key})
+        webhook_url = request.query.get("hf_webhook", "")
+        if webhook_url and (refusal := sim.webhook_refusal(webhook_url)):
+            # The service refuses the submit; its status code is not documented (PROTOCOL.md §2.6).
+            header_errors.append({"type": "value_error", "loc": ["query", "hf_webhook"], "msg": refusal,
+                                  "input": webhook_url})
         if errors or header_errors:
             return detail(errors + header_errors, 422)
-        webhook_url = request.query.get("hf_webhook", "")
         fingerprint = hashlib.sha256(json.dumps(
             [model_id, payload, webhook_url, expires_after], sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()

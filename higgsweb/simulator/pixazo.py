@@ -100,6 +100,9 @@ def register(sim):
         if fault := sim.fault_response("submit", {"error": "Too Many Requests", "message": "Rate limit exceeded"}):
             return fault
         operation = request.params["operation"]
+        hook = request.headers.get("x-webhook-url", "")
+        if hook and (refusal := sim.webhook_refusal(hook)):
+            return error_body("Bad Request", f"X-Webhook-URL: {refusal}", 400)
         if operation not in OPERATIONS:
             return error_body("Model not found", f"Model 'ai-model-api/{operation}' not found or is disabled", 400)
         body = request.json()

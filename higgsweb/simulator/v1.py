@@ -169,10 +169,11 @@ def results_for(sim, job):
     found = []
     for (kind, raw_url), (_, min_url), spec in zip(raw, previews, job.outputs, strict=True):
         index = spec[3]
+        base = sim.media_base(job.origin)
         if kind != "image":
-            min_url = f"{job.origin}/_preview/{job.request_id}/{index}.webp"
+            min_url = f"{base}/_preview/{job.request_id}/{index}.webp"
         if job.extra.get("speak"):
-            raw_url = f"{job.origin}/_speak/{job.request_id}/{index}.mp4"
+            raw_url = f"{base}/_speak/{job.request_id}/{index}.mp4"
         found.append((kind, raw_url, min_url))
     return found
 
@@ -315,6 +316,10 @@ def register(sim):
             if webhook is not None:
                 errors += check_fields(webhook if isinstance(webhook, dict) else {},
                                        {"url": (True, text), "secret": (False, text)}, ("body", "webhook"))
+                url = webhook.get("url") if isinstance(webhook, dict) else None
+                if isinstance(url, str) and (refusal := sim.webhook_refusal(url)):
+                    errors.append({"type": "value_error", "loc": ["body", "webhook", "url"], "msg": refusal,
+                                   "input": url})
             if errors:
                 return detail(errors, 422)
             return create_job(sim, request, account, kind, params, webhook or {})
