@@ -9,7 +9,7 @@ JobSet whose `jobs[]` (one per output) carry `results.min` (preview) and `result
 from . import errors, model_api
 from .client import request
 from .model_api import parse_time
-from .results import CANCELED, COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result
+from .results import CANCELED, COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result, kind_of
 
 SOUL_PATH = "v1/text2image/soul"
 DOP_PATH = "v1/image2video/dop"
@@ -67,7 +67,7 @@ def parse_jobset(body, default_kind="image"):
         raw = results.get("raw") or job.get("result") or {}
         preview = results.get("min") or {}
         if raw.get("url"):
-            outputs.append(Output(raw.get("type") or kind, raw["url"], preview.get("url")))
+            outputs.append(Output(kind_of(raw.get("type"), raw["url"], kind), raw["url"], preview.get("url")))
     status = aggregate(statuses)
     error = "; ".join(dict.fromkeys(problems))
     if status == FAILED and not error:

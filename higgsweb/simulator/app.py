@@ -64,6 +64,10 @@ class Config:
     # Send deliveries without Standard Webhooks headers, as the service does before the
     # account's whsec_ secret is first revealed.
     webhook_unsigned: bool = False
+    # How job-set results (v1, fnf) and Pixazo label their outputs, each documented somewhere:
+    # "kind" (`type: "image"`), "mime" (`type: "image/png"`, seed 004), "opaque"
+    # (`application/octet-stream` and files named `output.ext`, as Pixazo shows).
+    result_types: str = "kind"
     # Host name → addresses, consulted before DNS when checking webhook URLs (tests name
     # public-looking hosts this way without a resolver).
     dns: dict = field(default_factory=dict)
@@ -319,8 +323,21 @@ class Simulator:
         for kind, _width, _height, index in job.outputs:
             ext = {"image": job.extra.get("image_format", "png"), "video": "mp4", "audio": "wav"}[kind]
             suffix = "_min.webp" if variant == "min" and kind == "image" else f".{ext}"
+            if self.config.result_types == "opaque" and variant == "raw":
+                suffix = "/output.ext"  # no extension to go by, served as application/octet-stream
             urls.append((kind, f"{base}/_media/{job.request_id}/{index}{suffix}"))
         return urls
+
+    def result_type(self, job, kind, variant="raw"):
+        """How a result's `type` reads under `result_types` (kind, MIME type or opaque)."""
+        mode = self.config.result_types
+        if mode == "opaque":
+            return "application/octet-stream"
+        if mode != "mime":
+            return kind
+        if kind == "image":
+            return "image/webp" if variant == "min" else f"image/{job.extra.get('image_format', 'png')}"
+        return "image/webp" if variant == "min" else {"video": "video/mp4", "audio": "audio/wav"}[kind]
 
     def media_bytes(self, request_id, index, variant):
         """Render (and cache) one output file; None if unknown or expired."""
@@ -389,6 +406,8 @@ class Simulator:
         self.media_requests += 1
         time.sleep(float(self.config.faults.get("media_delay_seconds") or 0))
         name = request.params["name"]
+        if request.params.get("opaque"):
+            name = f"{name}.bin"
         index_part, _, ext = name.partition(".")
         variant = "min" if index_part.endswith("_min") else "raw"
         try:
@@ -399,6 +418,8 @@ class Simulator:
         if found is None:
             return detail("Not Found", 404)
         body, content_type = found
+        if request.params.get("opaque"):
+            content_type = "application/octet-stream"
         return Response(200, body, content_type, {"Cache-Control": "private, max-age=600"})
 
     # --- webhooks ------------------------------------------------------------------

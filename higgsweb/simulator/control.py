@@ -25,7 +25,11 @@ SETTINGS = {
     "starting_credits": lambda value: Decimal(str(value)),
     "allow_loopback_webhooks": lambda value: _flag(value), "webhook_unsigned": lambda value: _flag(value),
     "media_origin": lambda value: str(value or "").strip().rstrip("/"),
+    "result_types": lambda value: value if value in ("kind", "mime", "opaque") else "kind",
 }
+
+
+CHOICES = {"concurrency_mode": ("reject", "queue"), "result_types": ("kind", "mime", "opaque")}
 
 
 def _flag(value):
@@ -158,9 +162,9 @@ def _input(name, value):
     if isinstance(value, list):
         return (f'<label>{escaped}<br><textarea name="{escaped}" rows="2" cols="40">'
                 f'{html.escape(chr(10).join(value))}</textarea></label>')
-    if name == "concurrency_mode":
+    if name in CHOICES:
         options = "".join(f'<option{" selected" if value == mode else ""}>{mode}</option>'
-                          for mode in ("reject", "queue"))
+                          for mode in CHOICES[name])
         return f'<label>{escaped} <select name="{escaped}">{options}</select></label>'
     return f'<label>{escaped} <input name="{escaped}" value="{html.escape(str(value))}" size="8"></label>'
 

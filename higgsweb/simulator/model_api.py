@@ -50,6 +50,10 @@ def register(sim):
     def media_file(request):
         return sim.serve_media(request)
 
+    @router.route("GET", r"/_media/(?P<request_id>[^/]+)/(?P<name>\d+)/(?P<opaque>output\.ext)")
+    def media_file_opaque(request):
+        return sim.serve_media(request)
+
     @router.route("GET", r"/requests/(?P<request_id>[^/]+)/status")
     def status(request):
         account = sim.account_for(request)

@@ -65,7 +65,9 @@ def status_body(sim, job):
         body["completed_at"] = body["updated_at"] = iso(job.finished_at(sim))
     if status == "completed":
         urls = [url for _, url in sim.output_urls(job)]
-        body["output"] = {"media_url": urls, "media_type": "video/mp4" if job.kind == "video" else "image/png"}
+        media_type = "application/octet-stream" if sim.config.result_types == "opaque" else (
+            "video/mp4" if job.kind == "video" else "image/png")
+        body["output"] = {"media_url": urls, "media_type": media_type}
     elif status == "nsfw":
         body["error"] = "NSFW content detected; the output was withheld"
     elif status == "failed":

@@ -202,7 +202,8 @@ def jobset_body(sim, job, *, web_app=False):
         entry = {"id": job_id, "job_set_type": job.extra.get("type", ""), "status": shown, "results": None}
         if results:
             kind, raw_url, min_url = results[position]
-            entry["results"] = {"min": {"type": kind, "url": min_url}, "raw": {"type": kind, "url": raw_url}}
+            entry["results"] = {"min": {"type": sim.result_type(job, kind, "min"), "url": min_url},
+                                "raw": {"type": sim.result_type(job, kind), "url": raw_url}}
         if web_app:
             entry["result"] = {"url": results[position][1]} if results else None
             entry["error"] = (job.error or "Generation failed.") if status == "failed" else None
