@@ -148,6 +148,10 @@ def register(sim):
                                   "input": webhook_url})
         if errors or header_errors:
             return detail(errors + header_errors, 422)
+        if model_id.startswith("higgsfield-ai/dop/") and payload.get("motions"):
+            # The live Model API fails any DoP request with non-empty motions (PROTOCOL.md §3.2, §10.9);
+            # nothing is created or charged.
+            return detail("Internal Server Error", 500)
         fingerprint = hashlib.sha256(json.dumps(
             [model_id, payload, webhook_url, expires_after], sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
