@@ -33,10 +33,10 @@ def test_the_simulator_answers_500_to_model_api_dop_with_motions_and_charges_not
 
 def test_v1_dop_still_takes_motions(sim):
     conn = new_account(sim)
-    answer = httpx.post(f"{sim.url}/v1/image2video/dop", headers={"hf-api-key": conn.key_id, "hf-secret": conn.key_secret},
-                        json={"params": {"model": "dop-lite", "prompt": "push in", "motions": [{"id": GENERAL,
-                                                                                                "strength": 0.5}],
-                                         "input_images": [{"type": "image_url", "image_url": f"{sim.url}/_files/x.png"}]}})
+    params = {"model": "dop-lite", "prompt": "push in", "motions": [{"id": GENERAL, "strength": 0.5}],
+              "input_images": [{"type": "image_url", "image_url": f"{sim.url}/_files/x.png"}]}
+    answer = httpx.post(f"{sim.url}/v1/image2video/dop", json={"params": params},
+                        headers={"hf-api-key": conn.key_id, "hf-secret": conn.key_secret})
     assert answer.status_code == 200
 
 
