@@ -140,7 +140,7 @@ class Simulator:
         self.uploads = {}  # upload id → Upload
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, fnf, library, model_api, pixazo, uploads, v1  # surfaces register their routes
+        from . import control, fnf, library, model_api, pixazo, seed_api, uploads, v1  # surfaces register routes
 
         control.register(self)
         uploads.register(self)
@@ -148,6 +148,7 @@ class Simulator:
         v1.register(self)  # the other surfaces come before the Model API's catch-all POST /{model_id}
         fnf.register(self)
         pixazo.register(self)
+        seed_api.register(self)
         model_api.register(self)
 
     # --- clock -------------------------------------------------------------------
