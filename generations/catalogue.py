@@ -80,6 +80,7 @@ class Model:
     cost: dict
     example: dict
     documented: str = ""
+    example_inputs: tuple = ()  # optional inputs the example needs too (e.g. one of several)
     by_name: dict = field(default_factory=dict, compare=False, repr=False)
 
     def param(self, name):
@@ -138,11 +139,34 @@ class Model:
             return {"params": params}
         return dict(params)
 
+    def example_needs(self):
+        """What the example leaves out because it must be made first: one entry per required
+        input file (upload it, then pass its URL) and per trained character."""
+        needs = []
+        for param in self.params:
+            if not (param.required or param.name in self.example_inputs):
+                continue
+            if param.is_upload:
+                what = {"image": "an image (JPEG, PNG, WebP)", "audio": "a WAV audio file"}.get(param.accept,
+                                                                                              param.accept)
+                count = f"{param.min_items} or more of " if param.type == "uploads" and param.min_items else ""
+                shape = (f'each as {{"type": "{param.wrap}", "{param.wrap}": URL}}' if param.wrap else
+                         "a list of URLs" if param.type == "uploads" or param.list else "its URL")
+                needs.append({"param": param.name, "upload": param.accept or "file",
+                              "first": f"Upload {count}{what} where the provider can fetch it over https (on the "
+                                       f"Model API: POST /files/generate-upload-url, then PUT the file to its "
+                                       f"upload_url) and pass {shape} as {param.name}."})
+            elif param.picker == "character":
+                needs.append({"param": param.name, "upload": "character",
+                              "first": "Train a character first (Characters page: photos of one person) and pass "
+                                       f"its provider id as {param.name}."})
+        return needs
+
     def describe(self):
         return {"id": self.id, "label": self.label, "mode": self.mode, "family": self.family,
                 "surface": self.surface, "output": self.output,
                 "parameters": [param.describe() for param in self.params],
-                "cost": self.cost, "example": self.example}
+                "cost": self.cost, "example": self.example, "example_needs": self.example_needs()}
 
 
 def _is_number(value):
@@ -240,7 +264,8 @@ def _models():
     models = {}
     for entry in _data()["models"]:
         params = tuple(Param(**{**p, "choices": tuple(p.get("choices", ()))}) for p in entry["params"])
-        model = Model(**{**entry, "params": params}, by_name={p.name: p for p in params})
+        model = Model(**{**entry, "params": params, "example_inputs": tuple(entry.get("example_inputs", ()))},
+                      by_name={p.name: p for p in params})
         models[model.id] = model
     return models
 
