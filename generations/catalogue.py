@@ -3,7 +3,6 @@ Forms, the JSON API, payloads and estimates all read it; adding a model is addin
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -77,7 +76,6 @@ class Model:
     surface: str
     output: str
     params: tuple
-    cost: dict
     example: dict
     documented: str = ""
     example_inputs: tuple = ()  # optional inputs the example needs too (e.g. one of several)
@@ -112,26 +110,23 @@ class Model:
                 errors[param.name] = problems
         return errors
 
-    def estimate(self, params):
-        """Credits by the catalogue's list-price rule (PROTOCOL.md §3.8)."""
-        rule = self.cost
-        if "table" in rule:
-            table = rule["table"]
-            key = str(params.get(rule["by"]) or self._default(rule["by"]) or "")
-            unit = Decimal(str(table.get(key, max(table.values()))))
-        else:
-            unit = Decimal(str(rule.get("credits", 0)))
-        count = 1
-        if rule.get("count"):
-            try:
-                count = int(params.get(rule["count"]) or self._default(rule["count"]) or 1)
-            except (TypeError, ValueError):
-                count = 1
-        return (unit * max(count, 1)).quantize(Decimal("0.001"))
+    @property
+    def cost(self):
+        """This model's rule in the one price table (generations/prices.json)."""
+        from generations import pricing
 
-    def _default(self, name):
-        param = self.param(name)
-        return param.default if param else None
+        return pricing.rule_for(self.id, self.output)
+
+    def with_defaults(self, params):
+        """`params` with this model's defaults for whatever is left out or empty."""
+        defaults = {p.name: p.default for p in self.params if p.default is not None}
+        return defaults | {k: v for k, v in (params or {}).items() if v not in (None, "")}
+
+    def estimate(self, params):
+        """Credits by the list-price table (PROTOCOL.md §3.8), with this model's defaults."""
+        from generations import pricing
+
+        return pricing.list_price(self.id, self.with_defaults(params), self.output)
 
     def body(self, params):
         """The request body for this model's surface: flat on the Model API, enveloped on v1."""

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from generations import pricing
+
 from . import media
 from .app import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
@@ -30,9 +32,6 @@ SOUL_SIZES = ["1152x2048", "2048x1152", "2048x1536", "1536x2048", "1344x2016", "
               "1680x1120", "2048x2048"]
 QUALITY_SCALE = {"720p": 0.75, "1080p": 1.0}  # 1536x1536 @720p → 1152x1152, as in the web app table
 DOP_MODELS = ("dop-lite", "dop-turbo", "dop-standard", "dop-preview")
-# Credits per job (PROTOCOL.md §3.8); Speak is not priced in the sources, so a guess.
-PRICES = {"soul": {"720p": 1.5, "1080p": 3.0}, "dop": {"dop-lite": 2.0, "dop-preview": 2.0, "dop-turbo": 6.5,
-                                                       "dop-standard": 9.0}, "speak": 10.0}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -337,18 +336,18 @@ def create_job(sim, request, account, kind, params, webhook):
         scale = QUALITY_SCALE[params["quality"]]
         count = int(params.get("batch_size") or 1)
         outputs = [("image", int(width * scale), int(height * scale), i) for i in range(count)]
-        cost = PRICES["soul"][params["quality"]] * count
+        cost = float(pricing.list_price("v1/text2image/soul", params))
         extra = {"type": "text2image_soul",
                  "input_params": {**{k: v for k, v in params.items() if k != "width_and_height"},
                                   "width": width, "height": height}}
     elif kind == "dop":
         picture = open_image(fetch_loopback(params["input_images"][0]["image_url"]) or b"")
         outputs = [("video", *video_size(picture), 0)]
-        cost = PRICES["dop"][params["model"]]
+        cost = float(pricing.list_price("v1/image2video/dop", params, "video"))
         extra = {"type": "image2video", "start_image": picture, "seconds": 3}
     else:
         outputs = [("video", 640, 640, 0)]
-        cost = PRICES["speak"]
+        cost = float(pricing.list_price("v1/speak/higgsfield", params, "video"))
         extra = {"type": "speak_v2", "speak": True}
     with sim.lock:
         if sim.v1.credits is not None:
