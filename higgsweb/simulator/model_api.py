@@ -219,8 +219,17 @@ def read_expires_after(sim, request):
     return float(seconds), []
 
 
+def webhook_body(sim, job):
+    """What a delivery carries: the status body, except that the documented failed and nsfw
+    deliveries are only `{status, request_id[, error]}` (PROTOCOL.md §2.6), with `expires_at`."""
+    body = status_body(sim, job)
+    if body["status"] in ("failed", "nsfw"):
+        body = {key: body[key] for key in ("status", "request_id", "error", "expires_at") if key in body}
+    return body
+
+
 def notify(sim, job):
-    sim.queue_webhook(job.webhook_url, status_body(sim, job))
+    sim.queue_webhook(job.webhook_url, webhook_body(sim, job))
 
 
 SURFACE_NOTIFIERS["model_api"] = notify
