@@ -10,7 +10,7 @@ from PIL import Image
 from generations import archive, tasks
 from generations.higgsfield import download
 from generations.higgsfield.errors import DownloadRefused, NetworkError
-from generations.models import Generation, Output
+from generations.models import Generation, Output, ProviderAccount
 from tests.cdn import Files
 
 HOST = "d1abcdef.cloudfront.net"
@@ -201,3 +201,70 @@ def test_a_refusal_is_tried_again_before_it_is_set_aside(served, cdn, alice, pro
     generation.refresh_from_db()
     assert generation.quarantined_at is None and generation.archive_attempts == 1
     assert generation.next_action_at is not None
+
+
+def test_in_the_suite_outputs_come_from_a_host_the_app_never_heard_of(simulator, account, alice, project, cdn,
+                                                                      settings):
+    """The default fixture's simulator serves outputs from https://media.sim-cdn.test: the general
+    policy, not an allow-list or a trusted origin, is what lets them in."""
+    from tests.cdn import MEDIA_HOST
+
+    assert settings.HIGGSFIELD_MEDIA_HOSTS == [] and settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA is False
+    generation = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                           params={"prompt": "a kite", "resolution": "720p"}, account=account)
+    tasks.submit_generation(generation.pk)
+    simulator.advance_clock(10)
+    tasks.poll_generation(generation.pk)
+    tasks.archive_outputs(generation.pk)
+    generation.refresh_from_db()
+    output = generation.outputs.get()
+    assert output.provider_url.startswith(f"https://{MEDIA_HOST}/_media/")
+    assert generation.archived and output.kind == "image"
+    assert MEDIA_HOST in cdn.lookups
+
+
+def test_make_runs_plain_http_simulator_needs_the_local_media_switch(alice, project, settings, tmp_path):
+    """`make run`: the simulator serves outputs over plain http on loopback; the app takes them
+    only with HIGGSFIELD_ALLOW_LOCAL_MEDIA (honoured only while the simulator is the provider)."""
+    from tests.sim_support import new_account, start_simulator
+
+    sim = start_simulator(queue_seconds=0, run_seconds=0)
+    try:
+        conn = new_account(sim)
+        account = ProviderAccount.objects.create(name="local", base_url=sim.url, key_id=conn.key_id,
+                                                 key_secret=conn.key_secret)
+        settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+        for allowed in (False, True):
+            settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA = allowed
+            generation = Generation.objects.create(owner=alice, project=project, account=account,
+                                                   model_id="higgsfield-ai/soul/standard",
+                                                   params={"prompt": "a kite", "resolution": "720p"})
+            tasks.submit_generation(generation.pk)
+            tasks.poll_generation(generation.pk)
+            tasks.archive_outputs(generation.pk)
+            generation.refresh_from_db()
+            assert generation.outputs.get().provider_url.startswith("http://127.0.0.1:")
+            assert generation.archived is allowed
+            if not allowed:
+                assert "not https" in generation.outputs.get().error
+    finally:
+        sim.server.stop()
+
+
+def test_the_local_media_switch_is_ignored_with_a_real_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def setting(**env):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("HIGGSFIELD_", "USE_SIMULATOR"))}
+        result = subprocess.run(
+            [sys.executable, "-c", "from django.conf import settings; print(settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA)"],
+            env=clean | {"DJANGO_SETTINGS_MODULE": "higgsweb.settings", **env}, capture_output=True, text=True,
+            cwd=Path(__file__).resolve().parent.parent, timeout=60)
+        return result.stdout.strip()
+
+    assert setting(HIGGSFIELD_ALLOW_LOCAL_MEDIA="true") == "True"  # no key: the simulator
+    assert setting(HIGGSFIELD_ALLOW_LOCAL_MEDIA="true", HIGGSFIELD_API_KEY="k", HIGGSFIELD_API_SECRET="s") == "False"
+    assert setting() == "False"
