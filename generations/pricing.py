@@ -141,7 +141,9 @@ def _estimating_account(account=None):
     from generations import higgsfield
     from generations.models import ProviderAccount
 
-    account = account or ProviderAccount.objects.default()
+    if account is None:  # read only: a page asking for a price must not create the account
+        accounts = ProviderAccount.objects.filter(active=True, surface=ProviderAccount.Surface.MODEL_API)
+        account = accounts.filter(is_default=True).first() or accounts.filter(from_env=True).first()
     if account is None or not higgsfield.supports_estimate(account.connection()):
         return None
     return account
