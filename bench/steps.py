@@ -29,7 +29,7 @@ def serve_simulator(env, port):
     from higgsweb.simulator.server import SimulatorServer
 
     sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[env["HIGGSFIELD_WEBHOOK_SECRET"]],
-                           queue_seconds=0, run_seconds=0, concurrency_limit=10**6))
+                           queue_seconds=0, run_seconds=0, concurrency_limit=10**6, allow_loopback_webhooks=True))
     server = SimulatorServer(sim, port=port)
     sim.url = server.url
     sim.set_balance("sim-key", 10**9)

@@ -851,3 +851,21 @@ class Feedback(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.get_verdict_display()}"
+
+
+class ProviderEstimate(models.Model):
+    """An account's own `/estimate` answer for one job body (generations/pricing.py), kept so
+    the studio can show it without calling the provider from a page."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="estimates")
+    model_id = models.CharField(max_length=200)
+    params_key = models.CharField(max_length=64, help_text="sha256 of the model id and the canonical body")
+    credits = models.DecimalField(max_digits=12, decimal_places=3)
+    usd = models.DecimalField(max_digits=12, decimal_places=3)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "params_key"], name="unique_estimate_per_body")]
+
+    def __str__(self):
+        return f"{self.model_id}: {self.credits} credits"

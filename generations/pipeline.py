@@ -496,8 +496,11 @@ def record_archive(generation, failures):
         output.error = exc.message
         output.save(update_fields=["error"])
     permanent = [exc for _, exc in failures if not exc.retry_safe]
-    if permanent:
+    if permanent and generation.archive_attempts + 1 >= MAX_ATTEMPTS:
         quarantine(generation, f"An output could not be saved: {permanent[0].message}")
+        return False
+    if permanent:  # a refusal (redirect loop, CDN error page) counts: set aside after MAX_ATTEMPTS
+        generation.schedule(backoff(FIRST_ARCHIVE_RETRY, generation.archive_attempts))
         return False
     if failures:
         generation.schedule(backoff(FIRST_ARCHIVE_RETRY, generation.archive_attempts), archive_attempts=0)

@@ -152,8 +152,8 @@ def studio_cost(request):
     _require_member(request)
     model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
     cells = max(1, len(request.GET.getlist("sweep_styles"))) * _int(request.GET.get("sweep_seeds"), 1)
-    credits = model.estimate(request.GET.dict()) * cells
-    ctx = {"credits": credits, "usd": pricing.credits_to_usd(credits), "model": model, "cells": cells}
+    quote = pricing.quote(model, request.GET.dict()).times(cells)
+    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells}
     return render(request, "generations/studio.html#cost", ctx)
 
 

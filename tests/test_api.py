@@ -1,10 +1,35 @@
 """The JSON API for scripts: tokens, the catalogue, and the same rules as the pages."""
 
+import io
+import wave
+
 import pytest
 from django.core.management import call_command
 
-from generations import catalogue, pipeline, tasks
+from generations import catalogue, higgsfield, pipeline, tasks
 from generations.models import ApiToken, Generation
+from tests.examples import complete
+
+
+def _wav():
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 8000)
+    return buffer.getvalue()
+
+
+def _png():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 90, 150)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG, WAV = _png(), _wav()
 
 
 @pytest.fixture
@@ -51,6 +76,27 @@ def test_models_lists_every_catalogue_model_with_bounds_and_an_example(client, t
     assert soul["example"]["prompt"]
 
 
+def test_model_examples_work_on_the_real_service_and_say_which_upload_comes_first(client, token):
+    """No placeholder hosts (example.com) and no prompt text where an id belongs: an input the
+    example cannot hold is listed in example_needs with what to upload first."""
+    models = client.get("/api/models", headers=auth(token)).json()["models"]
+    for described in models:
+        assert "example.com" not in str(described["example"]), described["id"]
+        model = catalogue.get(described["id"])
+        needed = {need["param"] for need in described["example_needs"]}
+        required_inputs = {p.name for p in model.params if (p.required or p.name in model.example_inputs)
+                           and (p.is_upload or p.picker == "character")}
+        assert needed == required_inputs, described["id"]
+        assert not required_inputs & set(described["example"]), described["id"]
+        for need in described["example_needs"]:
+            assert need["first"].startswith(("Upload", "Train")), need
+    character = next(m for m in models if m["id"] == "higgsfield-ai/soul/character")
+    assert "custom_reference_id" not in character["example"]
+    assert character["example_needs"][0]["upload"] == "character"
+    dop = next(m for m in models if m["id"] == "v1/image2video/dop")
+    assert '{"type": "image_url", "image_url": URL}' in dop["example_needs"][0]["first"]
+
+
 def test_invalid_params_give_400_with_errors_per_field(client, token, project):
     response = create(client, token, {"model": "higgsfield-ai/soul/standard", "project": project.pk,
                                       "params": {"prompt": "x", "seed": 0, "batch_size": 2}})
@@ -81,8 +127,13 @@ def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
 @pytest.mark.parametrize("model", catalogue.all_models(), ids=lambda m: m.id)
 def test_every_catalogue_model_round_trips_with_its_own_example(model, client, token, project, simulator, account,
                                                                 django_capture_on_commit_callbacks):
+    conn = account.connection()
+    inputs = {"png": PNG, "wav": WAV}
+    # Each input is uploaded first, as the example's needs say, through the provider's upload flow.
+    params = complete(model, lambda kind: higgsfield.upload(conn, inputs[kind], f"image/{kind}" if kind == "png"
+                                                             else "audio/wav"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = create(client, token, {"model": model.id, "project": project.name, "params": model.example})
+        response = create(client, token, {"model": model.id, "project": project.name, "params": params})
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     generation = Generation.objects.get(pk=pk)

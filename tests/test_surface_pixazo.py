@@ -12,6 +12,7 @@ from PIL import Image
 from generations import higgsfield, pipeline, tasks, webhooks
 from generations.higgsfield import pixazo
 from generations.models import Generation, ProviderAccount, WebhookDelivery
+from tests import cdn
 
 KEY = "pixazo-demo-key"
 
@@ -40,7 +41,7 @@ def test_a_soul_request_is_queued_then_completes_with_an_image(simulator, conn):
     assert result.raw["status"] == "COMPLETED"
     image = result.outputs[0]
     assert image.kind == "image"
-    assert Image.open(io.BytesIO(httpx.get(image.url).content)).size == (1536, 1152)
+    assert Image.open(io.BytesIO(cdn.get(image.url).content)).size == (1536, 1152)
 
 
 def test_the_documented_base_url_with_its_api_path_works_too(simulator):
@@ -62,7 +63,7 @@ def test_image_to_video_gives_an_mp4(simulator, conn):
         "motions_strength": 0.7, "input_images": ["https://example.com/lake.jpg"], "enhance_prompt": True})
     result = finished(simulator, conn, receipt)
     assert result.outputs[0].kind == "video"
-    assert httpx.get(result.outputs[0].url).content[4:8] == b"ftyp"
+    assert cdn.get(result.outputs[0].url).content[4:8] == b"ftyp"
 
 
 def test_failed_and_system_errors_read_as_failed_with_the_reason(simulator, conn):
