@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from bench import drain
 from bench.gallery import percentile
-from generations import tasks
+from generations import pipeline
 from generations.models import Generation, Output
 
 CHROMIUM = "/usr/bin/chromium"
@@ -62,7 +62,7 @@ def measure(base_url, session_key, sim, user, project, n, screenshot, timeout=18
         page.goto(base_url + "/")
         page.wait_for_selector(f"#card-{ids[0]}")
         for pk in ids:
-            tasks.enqueue("submit_generation", pk)
+            pipeline.enqueue("submit_generation", pk)
         wanted = [f"card-{pk}" for pk in ids]
         try:
             page.wait_for_function("ids => ids.every(id => window.__shown[id])", arg=wanted, timeout=timeout * 1000)

@@ -8,7 +8,7 @@ from django.db import transaction
 from django_q.models import Task
 from django_q.tasks import async_task
 
-from generations import tasks
+from generations import pipeline
 from generations.models import Generation
 
 SETTLED = ("failed", "nsfw", "canceled")
@@ -41,13 +41,15 @@ def noop_drain(n, timeout=600):
 
 def drafts(user, project, n, prompt="drain"):
     """n jobs created the way the studio creates them (with their credit hold), not yet
-    due, so nothing picks them up before the clock starts."""
-    with transaction.atomic():
-        ids = [Generation.objects.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
-                                        params={"prompt": f"{prompt} {i}", "aspect_ratio": "1:1",
-                                                "resolution": "720p", "batch_size": 1, "seed": i + 1}).pk
-               for i in range(n)]
-        Generation.objects.filter(pk__in=ids).update(next_action_at=None)
+    due and their submits held back, so nothing picks them up before the clock starts."""
+    with pipeline.follow_ups() as submits:
+        with transaction.atomic():
+            ids = [pipeline.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
+                                  params={"prompt": f"{prompt} {i}", "aspect_ratio": "1:1",
+                                          "resolution": "720p", "batch_size": 1, "seed": i + 1}).pk
+                   for i in range(n)]
+            Generation.objects.filter(pk__in=ids).update(next_action_at=None)
+        submits.clear()  # app_drain (or the caller) sends them when the clock starts
     return ids
 
 
@@ -64,7 +66,7 @@ def app_drain(ids, timeout=900):
     and archived (or has ended otherwise)."""
     started = time.perf_counter()
     for pk in ids:
-        tasks.enqueue("submit_generation", pk)
+        pipeline.enqueue("submit_generation", pk)
     done = wait_until(lambda: settled(ids) >= len(ids), timeout, every=0.2)
     seconds = time.perf_counter() - started
     rows = Generation.objects.filter(pk__in=ids)

@@ -45,7 +45,7 @@ def environment(tmp, web_port, sim_port):
     sim_url = f"http://127.0.0.1:{sim_port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DEBUG": "False", "PORT": str(web_port),
            "BIND": f"127.0.0.1:{web_port}", "SIM_PORT": str(sim_port), "HIGGSFIELD_API_KEY": "",
-           "SIMULATOR_URL": sim_url,
+           "SIMULATOR_URL": sim_url, "HIGGSFIELD_ALLOW_LOCAL_MEDIA": "true",
            "HIGGSFIELD_BASE_URL": sim_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
            "HIGGSFIELD_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
            "MEDIA_ROOT": str(tmp / "media"), "BENCH_STATIC_ROOT": str(tmp / "static"),
@@ -130,7 +130,8 @@ def measure(args, tmp, env, processes):
     from higgsweb.simulator.server import SimulatorServer
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[env["HIGGSFIELD_WEBHOOK_SECRET"]]))
+    sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[env["HIGGSFIELD_WEBHOOK_SECRET"]],
+                           allow_loopback_webhooks=True))
     server = SimulatorServer(sim, port=int(env["SIM_PORT"])).start()
     sim.url = server.url
     web_url = env["PUBLIC_BASE_URL"]

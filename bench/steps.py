@@ -29,7 +29,7 @@ def serve_simulator(env, port):
     from higgsweb.simulator.server import SimulatorServer
 
     sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[env["HIGGSFIELD_WEBHOOK_SECRET"]],
-                           queue_seconds=0, run_seconds=0, concurrency_limit=10**6))
+                           queue_seconds=0, run_seconds=0, concurrency_limit=10**6, allow_loopback_webhooks=True))
     server = SimulatorServer(sim, port=port)
     sim.url = server.url
     sim.set_balance("sim-key", 10**9)
@@ -61,8 +61,8 @@ def measure(n):
 
     from bench import drain, seed
     from bench.stack import wait_for_http
-    from generations import archive, higgsfield, tasks
-    from generations.models import Generation, ProviderAccount, record_result
+    from generations import archive, higgsfield, pipeline, tasks
+    from generations.models import Generation, ProviderAccount
 
     wait_for_http(os.environ["SIMULATOR_URL"] + "/_sim/")
     Conf.SYNC = False  # follow-up tasks are queued, not run here
@@ -85,9 +85,9 @@ def measure(n):
         result = higgsfield.status(generation.account.connection(), generation.request_id)
 
         def apply(generation=generation, result=result):
-            record_result(generation, result, Generation.Source.WEBHOOK)
+            pipeline.record_result(generation, result, Generation.Source.WEBHOOK)
             generation.refresh_from_db()
-            tasks.after_finish(generation)
+            pipeline.after_finish(generation)
 
         timed("apply the completed result", apply)
         output = generation.outputs.first()

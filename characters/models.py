@@ -1,6 +1,7 @@
 import secrets
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models, transaction
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from characters.signals import status_changed
+from generations.models import Generation
 
 
 class Style(models.Model):
@@ -86,15 +88,16 @@ class Character(models.Model):
 
     # Which model takes a character of each variant (others silently ignore it).
     MODEL_FOR_VERSION = {
-        "v1": "higgsfield-ai/soul/character",
-        "v2": "higgsfield-ai/soul/v2/standard",
-        "cinema": "higgsfield-ai/soul/cinema",
+        Version.V1: "higgsfield-ai/soul/character",
+        Version.V2: "higgsfield-ai/soul/v2/standard",
+        Version.CINEMA: "higgsfield-ai/soul/cinema",
     }
 
     TRAINING = (Status.NOT_READY, Status.QUEUED, Status.IN_PROGRESS)
     FINAL = (Status.COMPLETED, Status.FAILED)
-    RANK = {"draft": 0, "not_ready": 1, "queued": 2, "in_progress": 3, "completed": 4, "failed": 4}
-    TRAINING_CREDITS = 40  # list price of one training (PROTOCOL.md §3.4)
+    RANK = {Status.DRAFT: 0, Status.NOT_READY: 1, Status.QUEUED: 2, Status.IN_PROGRESS: 3, Status.COMPLETED: 4,
+            Status.FAILED: 4}
+    TRAINING_CREDITS = Decimal("40")  # list price of one training (PROTOCOL.md §3.4); the ledger holds it
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
@@ -164,8 +167,6 @@ class Character(models.Model):
 
     def generations(self):
         """Generations that used this character, under any of its trainings."""
-        from generations.models import Generation
-
         return Generation.objects.filter(params__custom_reference_id__in=self.provider_ids or ["-"])
 
     def advance(self, new, **changes):

@@ -1,34 +1,33 @@
 """Worker tasks for characters. Each takes an id and re-reads the database; the row's
-`next_action_at` says when the sweeper (generations.tasks.sweep) should act next."""
+`next_action_at` says when the sweeper (generations.tasks.sweep) should act next. Claims,
+backoff, the broker and the worker's connection are the job pipeline's (generations.pipeline)."""
 
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from characters import catalogues
 from characters.models import Character
-from generations import archive, higgsfield
+from generations import archive, higgsfield, pipeline
 from generations.models import ProviderAccount
-from generations.tasks import fresh_connection
 
 log = logging.getLogger("characters.tasks")
 Status = Character.Status
-POLL_MAX_INTERVAL = 60.0
 MAX_POLL_FAILURES = 5
+# A training's checks spread out more slowly than a job's: it ends once, after minutes.
+TRAINING_POLL_GROWTH = 1.5
 DEADLINE = timedelta(hours=3)
 
 
 def enqueue(step, character_id):
-    async_task(f"characters.tasks.{step}", str(character_id), task_name=f"{step}:{character_id}")
+    pipeline.send(f"characters.tasks.{step}", character_id, f"{step}:{character_id}")
 
 
 def _load(character_id):
-    fresh_connection()
+    pipeline.fresh_connection()
     return Character.objects.select_related("account").filter(pk=character_id).first()
 
 
@@ -75,8 +74,8 @@ def start_training(character_id):
 def _record_started(character, reference):
     status = reference.status if reference.status in Character.RANK else Status.NOT_READY
     character.advance(status if status != Status.DRAFT else Status.NOT_READY, provider_id=reference.id,
-                      fail_reason="", submitted_at=timezone.now(), poll_interval=2.0,
-                      next_action_at=timezone.now() + timedelta(seconds=2))
+                      fail_reason="", submitted_at=timezone.now(), poll_interval=pipeline.FIRST_POLL,
+                      next_action_at=timezone.now() + timedelta(seconds=pipeline.FIRST_POLL))
 
 
 def find_sent_reference(character, conn, max_pages=5):
@@ -104,7 +103,7 @@ def poll_training(character_id):
         if attempts >= MAX_POLL_FAILURES and not exc.retry_safe:
             character.advance(Status.FAILED, fail_reason=f"Could not check the training: {exc.message}")
             return
-        character.schedule(min(POLL_MAX_INTERVAL, 5 * 2 ** attempts), poll_attempts=attempts)
+        character.schedule(pipeline.backoff(pipeline.FIRST_CHECK_RETRY, attempts), poll_attempts=attempts)
         return
     if reference.status == Status.FAILED:
         character.advance(Status.FAILED, fail_reason=reference.fail_reason or "The provider could not train "
@@ -120,7 +119,8 @@ def poll_training(character_id):
         character.advance(Status.FAILED, fail_reason="The provider did not finish training in time.")
         return
     interval = character.poll_interval
-    character.schedule(interval, poll_interval=min(POLL_MAX_INTERVAL, interval * 1.5), poll_attempts=0)
+    character.schedule(interval, poll_interval=pipeline.backoff(interval, 1, factor=TRAINING_POLL_GROWTH),
+                       poll_attempts=0)
 
 
 def save_thumbnail(character, url):
@@ -179,17 +179,16 @@ def step_for(character):
 
 
 def kick(character, now=None):
-    """Claim the character's next step with a compare-and-set on next_action_at, then enqueue it."""
+    """Claim the character's next step (as a job's, pipeline.claim), then enqueue it once committed."""
     now = now or timezone.now()
     step = step_for(character)
     if step is None:
         Character.objects.filter(pk=character.pk).update(next_action_at=None)
         return False
-    claimed = Character.objects.filter(pk=character.pk, next_action_at=character.next_action_at).update(
-        next_action_at=now + timedelta(seconds=settings.Q_CLUSTER["retry"]))
+    claimed = pipeline.claim(character, now)
     if claimed:
         transaction.on_commit(lambda: enqueue(step, character.pk))
-    return bool(claimed)
+    return claimed
 
 
 def dispatch_due(now=None, limit=20):
@@ -203,5 +202,5 @@ def dispatch_due(now=None, limit=20):
 
 def sync_catalogues():
     """Scheduled daily: refresh styles and motions from the provider."""
-    fresh_connection()
+    pipeline.fresh_connection()
     return catalogues.sync_all()

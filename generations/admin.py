@@ -10,6 +10,7 @@ from generations.models import (
     LinkVisit,
     Output,
     ProviderAccount,
+    ProviderEstimate,
     ShareLink,
     StatusEvent,
     Upload,
@@ -79,6 +80,15 @@ class GenerationAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["webhook_id", "surface", "request_id", "received_at"]
     readonly_fields = ["webhook_id", "surface", "request_id", "payload", "received_at"]
+
+
+@admin.register(ProviderEstimate)
+class ProviderEstimateAdmin(admin.ModelAdmin):
+    """The provider's own prices as the worker last read them (generations/pricing.py)."""
+
+    list_display = ["model_id", "account", "credits", "usd", "fetched_at"]
+    list_filter = ["account"]
+    readonly_fields = ["account", "model_id", "params_key", "credits", "usd", "fetched_at"]
 
 
 class GalleryItemInline(admin.TabularInline):

@@ -3,13 +3,12 @@
 import json
 from functools import wraps
 
-from django.db import transaction
 from django.http import FileResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import catalogue, pricing, tasks
+from generations import catalogue, pipeline, pricing
 from generations.models import ApiToken, Generation, Output
 from higgsweb import ledger
 from higgsweb.models import Project
@@ -93,9 +92,7 @@ def generation_create(request):
         errors["project"] = ["Unknown or archived project."]
     if errors:
         return _errors(errors)
-    generation = Generation.objects.start(owner=request.user, project=project, model_id=model.id,
-                                          params=body["params"])
-    transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
+    generation = pipeline.start(owner=request.user, project=project, model_id=model.id, params=body["params"])
     return JsonResponse({"id": str(generation.pk), "status": generation.status,
                          "url": request.build_absolute_uri(reverse("api-generation", args=[generation.pk]))},
                         status=201)
@@ -123,12 +120,12 @@ def generation_detail(request, generation):
 def generation_cancel(request, generation):
     if not request.user.is_member_role:
         return _not_found()
-    outcome = tasks.request_cancel(generation)
-    if outcome == "refused":
+    outcome = pipeline.request_cancel(generation)
+    if outcome is pipeline.Cancel.REFUSED:
         message = generation.notice or f"A {generation.get_status_display().lower()} generation cannot be canceled."
         return _errors({"status": [message]}, 409)
     # 202: the provider is being asked; GET the generation to see its answer.
-    return JsonResponse(describe(request, generation), status=200 if outcome == "canceled" else 202)
+    return JsonResponse(describe(request, generation), status=200 if outcome is pipeline.Cancel.CANCELED else 202)
 
 
 @token_required

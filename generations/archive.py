@@ -7,14 +7,17 @@ import subprocess
 import tempfile
 import uuid
 
+import mutagen
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
 
+from generations import uploads
 from generations.higgsfield import download
 from generations.higgsfield.errors import DownloadRefused
+from generations.higgsfield.results import KINDS
 
 THUMB_SIZE = (512, 512)
 # Resize a full image to its thumbnail by a whole factor first, then bicubic over at least
@@ -26,21 +29,23 @@ IMAGE_FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WE
 Image.MAX_IMAGE_PIXELS = 80_000_000
 
 
-def trusted_origins():
-    return [settings.HIGGSFIELD_BASE_URL, settings.SIMULATOR_URL] if settings.USE_SIMULATOR else []
+def media_policy(max_bytes=None):
+    """Where provider files may be fetched from (download.Policy), from settings."""
+    return download.Policy(max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES,
+                           hosts=tuple(settings.HIGGSFIELD_MEDIA_HOSTS),
+                           allow_local=settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA)
 
 
 def fetch(url, max_bytes=None):
-    """Download a provider file into memory: https hosts on the allow-list (plus the
-    simulator), size-capped. For small files; outputs go through fetch_into."""
-    return download.fetch(url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS, trusted_origins=trusted_origins(),
-                          max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES)
+    """Download a provider file into memory: any https host that resolves only to public
+    addresses (narrowed by HIGGSFIELD_MEDIA_HOSTS), size-capped. For small files; outputs go
+    through fetch_into."""
+    return download.fetch(url, media_policy(max_bytes))
 
 
 def fetch_into(sink, url, max_bytes=None):
     """fetch, streamed into `sink` as it arrives; returns the content type."""
-    return download.fetch_into(sink, url, allowed_hosts=settings.HIGGSFIELD_MEDIA_HOSTS,
-                               trusted_origins=trusted_origins(), max_bytes=max_bytes or settings.MAX_DOWNLOAD_BYTES)
+    return download.fetch_into(sink, url, media_policy(max_bytes))
 
 
 def thumbnail_bytes(image):
@@ -96,6 +101,32 @@ def inspect_and_thumbnail(source):
         return size, extension, content_type, thumbnail_bytes(image)
 
 
+def sniff_kind(head):
+    """image, video or audio from a file's first bytes (its signature), or "" if none of them."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" or head[:3] == b"\xff\xd8\xff" or head[:6] in (b"GIF87a", b"GIF89a") \
+            or head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    if head[4:8] == b"ftyp":
+        return "video"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE" or head[:3] == b"ID3" or (
+            len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio"
+    return ""
+
+
+def inspect_audio(path):
+    """(extension, content_type) of the WAV or MP3 file at `path`, read through by mutagen."""
+    try:
+        audio = mutagen.File(path)
+    except Exception as exc:  # noqa: BLE001 - mutagen raises per-format errors
+        raise DownloadRefused("The downloaded audio is not a valid WAV or MP3 file.") from exc
+    kind = type(audio).__name__ if audio is not None else ""
+    if kind not in uploads.AUDIO_TYPES or not getattr(audio.info, "length", 0):
+        raise DownloadRefused("The downloaded audio is not a valid WAV or MP3 file.")
+    content_type, extension = uploads.AUDIO_TYPES[kind]
+    return extension, content_type
+
+
 def ffmpeg_exe():
     import imageio_ffmpeg
 
@@ -131,12 +162,17 @@ class _Hashed:
 def archive_output(output):
     """Fetch and store one Output. Raises ProviderError subclasses on failure. The download
     goes to a temporary file, hashed as it arrives, and is copied into storage from there,
-    so not even a large video is held in memory."""
+    so not even a large video is held in memory. Whether it is an image, a video or audio is
+    decided from its bytes (surfaces label outputs loosely: "image", "image/png",
+    "application/octet-stream"), checked as that, and stored on the Output."""
     with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR) as spool:
         sink = _Hashed(spool)
         content_type = fetch_into(sink, output.provider_url)
         output.size = spool.tell()
         spool.flush()
+        spool.seek(0)
+        # A file of no known signature is checked as what the provider said, to refuse it plainly.
+        output.kind = sniff_kind(spool.read(16)) or (output.kind if output.kind in KINDS else "image")
         spool.seek(0)
         name = uuid.uuid4().hex
         if output.kind == "image":
@@ -148,7 +184,7 @@ def archive_output(output):
             extension, content_type = "mp4", "video/mp4"
             output.thumbnail.save(f"{name}.webp", ContentFile(thumb), save=False)
         else:
-            extension = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3"}.get(content_type, "bin")
+            extension, content_type = inspect_audio(spool.name)
         output.file.save(f"{name}.{extension}", File(spool), save=False)
     output.content_type = content_type
     output.sha256 = sink.sha256.hexdigest()

@@ -3,7 +3,6 @@ Forms, the JSON API, payloads and estimates all read it; adding a model is addin
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -77,9 +76,9 @@ class Model:
     surface: str
     output: str
     params: tuple
-    cost: dict
     example: dict
     documented: str = ""
+    example_inputs: tuple = ()  # optional inputs the example needs too (e.g. one of several)
     by_name: dict = field(default_factory=dict, compare=False, repr=False)
 
     def param(self, name):
@@ -111,26 +110,23 @@ class Model:
                 errors[param.name] = problems
         return errors
 
-    def estimate(self, params):
-        """Credits by the catalogue's list-price rule (PROTOCOL.md §3.8)."""
-        rule = self.cost
-        if "table" in rule:
-            table = rule["table"]
-            key = str(params.get(rule["by"]) or self._default(rule["by"]) or "")
-            unit = Decimal(str(table.get(key, max(table.values()))))
-        else:
-            unit = Decimal(str(rule.get("credits", 0)))
-        count = 1
-        if rule.get("count"):
-            try:
-                count = int(params.get(rule["count"]) or self._default(rule["count"]) or 1)
-            except (TypeError, ValueError):
-                count = 1
-        return (unit * max(count, 1)).quantize(Decimal("0.001"))
+    @property
+    def cost(self):
+        """This model's rule in the one price table (generations/prices.json)."""
+        from generations import pricing
 
-    def _default(self, name):
-        param = self.param(name)
-        return param.default if param else None
+        return pricing.rule_for(self.id, self.output)
+
+    def with_defaults(self, params):
+        """`params` with this model's defaults for whatever is left out or empty."""
+        defaults = {p.name: p.default for p in self.params if p.default is not None}
+        return defaults | {k: v for k, v in (params or {}).items() if v not in (None, "")}
+
+    def estimate(self, params):
+        """Credits by the list-price table (PROTOCOL.md §3.8), with this model's defaults."""
+        from generations import pricing
+
+        return pricing.list_price(self.id, self.with_defaults(params), self.output)
 
     def body(self, params):
         """The request body for this model's surface: flat on the Model API, enveloped on v1."""
@@ -138,11 +134,34 @@ class Model:
             return {"params": params}
         return dict(params)
 
+    def example_needs(self):
+        """What the example leaves out because it must be made first: one entry per required
+        input file (upload it, then pass its URL) and per trained character."""
+        needs = []
+        for param in self.params:
+            if not (param.required or param.name in self.example_inputs):
+                continue
+            if param.is_upload:
+                what = {"image": "an image (JPEG, PNG, WebP)", "audio": "a WAV audio file"}.get(param.accept,
+                                                                                              param.accept)
+                count = f"{param.min_items} or more of " if param.type == "uploads" and param.min_items else ""
+                shape = (f'each as {{"type": "{param.wrap}", "{param.wrap}": URL}}' if param.wrap else
+                         "a list of URLs" if param.type == "uploads" or param.list else "its URL")
+                needs.append({"param": param.name, "upload": param.accept or "file",
+                              "first": f"Upload {count}{what} where the provider can fetch it over https (on the "
+                                       f"Model API: POST /files/generate-upload-url, then PUT the file to its "
+                                       f"upload_url) and pass {shape} as {param.name}."})
+            elif param.picker == "character":
+                needs.append({"param": param.name, "upload": "character",
+                              "first": "Train a character first (Characters page: photos of one person) and pass "
+                                       f"its provider id as {param.name}."})
+        return needs
+
     def describe(self):
         return {"id": self.id, "label": self.label, "mode": self.mode, "family": self.family,
                 "surface": self.surface, "output": self.output,
                 "parameters": [param.describe() for param in self.params],
-                "cost": self.cost, "example": self.example}
+                "cost": self.cost, "example": self.example, "example_needs": self.example_needs()}
 
 
 def _is_number(value):
@@ -240,7 +259,8 @@ def _models():
     models = {}
     for entry in _data()["models"]:
         params = tuple(Param(**{**p, "choices": tuple(p.get("choices", ()))}) for p in entry["params"])
-        model = Model(**{**entry, "params": params}, by_name={p.name: p for p in params})
+        model = Model(**{**entry, "params": params, "example_inputs": tuple(entry.get("example_inputs", ()))},
+                      by_name={p.name: p for p in params})
         models[model.id] = model
     return models
 

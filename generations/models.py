@@ -11,21 +11,21 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from generations import higgsfield, webhooks
-from generations.signals import status_changed
-
-ENV_SURFACES = {"model_api": "environment", "v1": "environment (v1)"}
+from generations.signals import feedback_given, status_changed
+from higgsweb.models import LedgerEntry
 
 
 class ProviderAccountQuerySet(models.QuerySet):
-    def default(self, surface="model_api"):
-        """The account new generations of a surface run on. With no admin-made default, one is
-        kept in step with the environment (the simulator when no key is configured): the
-        Model API and the legacy v1 API share the key pair and the host."""
+    def default(self, surface=None):
+        """The account new generations of a surface (the Model API unless named) run on. With no
+        admin-made default, one is kept in step with the environment (the simulator when no key
+        is configured): the Model API and the legacy v1 API share the key pair and the host."""
+        surface = surface or ProviderAccount.Surface.MODEL_API
         account = self.filter(is_default=True, active=True, surface=surface).first()
-        if account or surface not in ENV_SURFACES:
+        if account or surface not in ProviderAccount.ENV_NAMES:
             return account
         account, _ = self.update_or_create(
-            name=ENV_SURFACES[surface], defaults={
+            name=ProviderAccount.ENV_NAMES[surface], defaults={
                 "surface": surface, "base_url": settings.HIGGSFIELD_BASE_URL, "from_env": True, "active": True},
         )
         return account
@@ -39,6 +39,9 @@ class ProviderAccount(models.Model):
         V1 = "v1", "Legacy v1 job sets (hf-api-key / hf-secret)"
         FNF = "fnf", "Web app fnf API (unofficial, Bearer token)"
         PIXAZO = "pixazo", "Pixazo gateway"
+
+    # The accounts kept in step with the environment, by surface (see ProviderAccountQuerySet.default).
+    ENV_NAMES = {Surface.MODEL_API: "environment", Surface.V1: "environment (v1)"}
 
     name = models.CharField(max_length=80, unique=True)
     surface = models.CharField(max_length=12, choices=Surface.choices, default=Surface.MODEL_API)
@@ -132,31 +135,11 @@ class GenerationQuerySet(models.QuerySet):
         """Annotate each with its net ledger amount (held, charged, or 0 once refunded).
         Correlated subqueries rather than a join: the database works them out only for the
         rows a page shows, and a count of the queryset leaves them out."""
-        from higgsweb.models import LedgerEntry
-
         entries = LedgerEntry.objects.filter(generation=models.OuterRef("pk")).order_by().values("generation")
         return self.annotate(
             net_credits=models.Subquery(entries.annotate(total=models.Sum("amount")).values("total")),
-            refunds=models.Exists(entries.filter(kind="refund")),
+            refunds=models.Exists(entries.filter(kind=LedgerEntry.Kind.REFUND)),
         )
-
-    def start(self, *, owner, project, model_id, params, account=None):
-        """Create a generation that the worker will submit. Every way of starting a job
-        (forms, the JSON API, retries, sweeps) goes through here."""
-        from generations import catalogue
-        from higgsweb import ledger
-
-        if account is None:
-            spec = catalogue.get(model_id)
-            surface = spec.surface if spec else ProviderAccount.Surface.MODEL_API
-            account = ProviderAccount.objects.default(surface)
-            if account is None:
-                raise ValueError(f"No active provider account speaks the {surface} surface.")
-        with transaction.atomic():  # the hold and the job are created together or not at all
-            generation = self.create(owner=owner, project=project, model_id=model_id, params=params,
-                                     account=account, next_action_at=timezone.now())
-            ledger.hold(generation)  # raises ledger.BudgetExceeded past a hard limit
-        return generation
 
     def waiting(self, account):
         """The account's jobs waiting for a slot, in no particular order."""
@@ -200,10 +183,10 @@ class Generation(models.Model):
     FINAL = (Status.COMPLETED, Status.FAILED, Status.NSFW, Status.CANCELED)
     IN_FLIGHT = (Status.SUBMITTING, Status.UNKNOWN, Status.QUEUED, Status.IN_PROGRESS)
     # A status only moves forward; the few allowed sideways/back steps are listed.
-    RANK = {"draft": 0, "submitting": 1, "unknown": 1, "queued": 2, "in_progress": 3,
-            "completed": 4, "failed": 4, "nsfw": 4, "canceled": 4}
-    SIDEWAYS = {("submitting", "unknown"), ("unknown", "submitting"), ("submitting", "draft"),
-                ("unknown", "draft"), ("draft", "canceled")}
+    RANK = {Status.DRAFT: 0, Status.SUBMITTING: 1, Status.UNKNOWN: 1, Status.QUEUED: 2, Status.IN_PROGRESS: 3,
+            Status.COMPLETED: 4, Status.FAILED: 4, Status.NSFW: 4, Status.CANCELED: 4}
+    SIDEWAYS = {(Status.SUBMITTING, Status.UNKNOWN), (Status.UNKNOWN, Status.SUBMITTING),
+                (Status.SUBMITTING, Status.DRAFT), (Status.UNKNOWN, Status.DRAFT), (Status.DRAFT, Status.CANCELED)}
     # What a running card shows from its own row (card_version is made of these).
     CARD_VERSION_FIELDS = ("status", "archived", "error", "notice", "cancel_requested_at", "expires_at",
                            "quarantined_at", "field_errors", "hidden_at")
@@ -367,7 +350,7 @@ class Generation(models.Model):
     def was_refunded(self):
         if hasattr(self, "refunds"):
             return bool(self.refunds)
-        return self.ledger_entries.filter(kind="refund").exists()
+        return self.ledger_entries.filter(kind=LedgerEntry.Kind.REFUND).exists()
 
     @property
     def is_settled(self):
@@ -569,7 +552,7 @@ class WebhookDelivery(models.Model):
     """Each accepted webhook, recorded before it is acted on; `webhook_id` dedupes redeliveries."""
 
     webhook_id = models.CharField(max_length=200, unique=True)
-    surface = models.CharField(max_length=12, default="model_api")
+    surface = models.CharField(max_length=12, default=ProviderAccount.Surface.MODEL_API)
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
@@ -579,38 +562,6 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return self.webhook_id
-
-
-def record_result(generation, result, source):
-    """Apply a normalised provider Result (from a webhook or a poll) to a generation.
-    Idempotent: duplicates and late, out-of-order reports change nothing.
-    Returns True when the status moved. A job that completes has its archive step claimed in
-    the same UPDATE (see tasks.kick) and queued once the transaction commits."""
-    from generations import tasks
-
-    Status = Generation.Status
-    status = result.status
-    if status not in Generation.RANK or status in (Status.DRAFT, Status.SUBMITTING, Status.UNKNOWN):
-        return False
-    changes = {}
-    if result.expires_at:
-        changes["expires_at"] = result.expires_at
-    if status == Status.FAILED:
-        changes["error"] = result.error or "The provider reported the generation as failed."
-    elif status == Status.NSFW:
-        changes["error"] = "The provider's moderation rejected this input or output (credits refunded)."
-    elif status == Status.COMPLETED:
-        changes["next_action_at"] = tasks.claim_until()
-    with transaction.atomic(savepoint=False):
-        moved = generation.advance(status, source, detail=result.error, **changes)
-        if moved and status == Status.COMPLETED:
-            # Only the one move to completed writes them; a conflict would be a redelivery.
-            Output.objects.bulk_create(
-                [Output(generation=generation, position=position, kind=output.kind, provider_url=output.url,
-                        preview_url=output.preview_url or "") for position, output in enumerate(result.outputs)],
-                ignore_conflicts=True)
-            tasks.enqueue_on_commit("archive_outputs", generation.pk)
-    return moved
 
 
 def upload_path(instance, filename):
@@ -1008,7 +959,7 @@ class FeedbackQuerySet(models.QuerySet):
             feedback.link = link or feedback.link
             feedback.save()
         if action in ("approve", "changes"):
-            feedback.tell_team()
+            feedback_given.send(sender=Feedback, feedback=feedback)
         return feedback
 
 
@@ -1043,15 +994,20 @@ class Feedback(models.Model):
     def __str__(self):
         return f"{self.name}: {self.get_verdict_display()}"
 
-    def tell_team(self):
-        from higgsweb.models import Notification
-        from higgsweb.notify import notify
 
-        gallery = self.item.gallery
-        owner = gallery.created_by
-        if owner is None or not owner.is_active or not owner.is_member_role:
-            return
-        said = f": “{self.comment[:120]}”" if self.comment else "."
-        verb = "approved" if self.verdict == self.Verdict.APPROVED else "asked for changes on"
-        notify(owner, Notification.Kind.FEEDBACK, f"{self.name} {verb} “{self.item.team_label}” in "
-               f"“{gallery.name}”{said}", reverse("gallery-detail", args=[gallery.pk]) + f"#item-{self.item.pk}")
+class ProviderEstimate(models.Model):
+    """An account's own `/estimate` answer for one job body (generations/pricing.py), kept so
+    the studio can show it without calling the provider from a page."""
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="estimates")
+    model_id = models.CharField(max_length=200)
+    params_key = models.CharField(max_length=64, help_text="sha256 of the model id and the canonical body")
+    credits = models.DecimalField(max_digits=12, decimal_places=3)
+    usd = models.DecimalField(max_digits=12, decimal_places=3)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "params_key"], name="unique_estimate_per_body")]
+
+    def __str__(self):
+        return f"{self.model_id}: {self.credits} credits"

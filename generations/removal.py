@@ -14,7 +14,7 @@ be charged and be saved after it was deleted."""
 from django.db import transaction
 from django.utils import timezone
 
-from generations import tasks
+from generations import pipeline
 from generations.models import Gallery, GalleryItem, Generation
 
 
@@ -40,7 +40,7 @@ def delete(generation, user):
     if not may_delete(user, generation):
         return "Only the person who made it, or an admin, can delete it."
     if generation.status == Generation.Status.DRAFT:
-        tasks.request_cancel(generation)  # before it was sent: canceled here, the hold refunded
+        pipeline.request_cancel(generation)  # before it was sent: canceled here, the hold refunded
         generation.refresh_from_db()
     refusal = generation.delete_refusal
     if refusal:

@@ -1,7 +1,6 @@
 import json
 import logging
 import uuid
-from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,9 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, higgsfield, pricing, sweeps, tasks, webhooks
+from generations import cards, catalogue, pipeline, pricing, sweeps, webhooks
 from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
-from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, Upload, WebhookDelivery
+from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
@@ -158,8 +157,8 @@ def studio_cost(request):
     _require_member(request)
     model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
     cells = max(1, len(request.GET.getlist("sweep_styles"))) * _int(request.GET.get("sweep_seeds"), 1)
-    credits = model.estimate(request.GET.dict()) * cells
-    ctx = {"credits": credits, "usd": pricing.credits_to_usd(credits), "model": model, "cells": cells}
+    quote = pricing.quote(model, request.GET.dict()).times(cells)
+    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells}
     return render(request, "generations/studio.html#cost", ctx)
 
 
@@ -198,15 +197,9 @@ def generation_create(request):
 def _start_all(user, form):
     """One generation, or one per cell of a seed sweep / style grid."""
     sweep = uuid.uuid4() if form.is_sweep else None
-    with transaction.atomic():
-        generations = [Generation.objects.start(owner=user, project=form.cleaned_data["project"],
-                                                model_id=form.spec.id, params=cell) for cell in form.cells()]
-        if sweep:
-            Generation.objects.filter(pk__in=[g.pk for g in generations]).update(sweep=sweep)
-        for generation in generations:
-            generation.sweep = sweep
-            transaction.on_commit(partial(tasks.enqueue, "submit_generation", generation.pk))
-    return generations
+    with transaction.atomic():  # every cell, or none if the budget cannot hold them all
+        return [pipeline.start(owner=user, project=form.cleaned_data["project"], model_id=form.spec.id,
+                               params=cell, sweep=sweep) for cell in form.cells()]
 
 
 @login_required
@@ -261,7 +254,7 @@ def _card(request, generation):
 @require_POST
 def generation_cancel(request, generation):
     _require_member(request)
-    tasks.request_cancel(generation)
+    pipeline.request_cancel(generation)
     if request.htmx:
         return _card(request, generation)
     return redirect(generation)
@@ -275,10 +268,13 @@ def generation_retry(request, original):
     if not original.is_retryable:
         messages.error(request, "Only failed, blocked or canceled jobs can be retried.")
         return redirect(original)
-    generation = Generation.objects.start(owner=request.user, project=original.project,
-                                          model_id=original.model_id, params=original.params)
-    Generation.objects.filter(pk=generation.pk).update(retry_of=original)
-    transaction.on_commit(lambda: tasks.enqueue("submit_generation", generation.pk))
+    try:
+        pipeline.start(owner=request.user, project=original.project, model_id=original.model_id,
+                       params=original.params, retry_of=original)
+    except BudgetExceeded as exc:  # nothing was created or charged; the card says why
+        Generation.objects.filter(pk=original.pk).update(notice=str(exc))
+        messages.error(request, str(exc))
+        return _card(request, original) if request.htmx else redirect(original)
     if request.htmx:
         return trigger_client_event(_card(request, original), "generationCreated")
     messages.success(request, "Retrying with the same settings as a new job.")
@@ -358,7 +354,7 @@ def higgsfield_webhook(request):
         return HttpResponse("invalid signature", status=401)
     if not isinstance(payload, dict) or not payload.get("request_id"):
         return HttpResponseBadRequest("missing request_id")
-    created = tasks.receive_delivery(request.headers["webhook-id"], "model_api", payload)
+    created = pipeline.receive_delivery(request.headers["webhook-id"], ProviderAccount.Surface.MODEL_API, payload)
     return HttpResponse("ok" if created else "duplicate")
 
 
@@ -368,23 +364,6 @@ def _payload(request):
     except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
-
-
-def _record_delivery(surface, generation_pk, payload):
-    """Record a per-generation delivery once per request id and status. The request id
-    must be this generation's (or not yet known), so a callback URL that leaked for one
-    job cannot touch another. Returns (delivery or None, created)."""
-    result = higgsfield.parse_result(surface, payload)
-    if not result.request_id:
-        return None, False
-    if Generation.objects.filter(request_id=result.request_id).exclude(pk=generation_pk).exists():
-        return None, False
-    known = Generation.objects.filter(pk=generation_pk).values_list("request_id", flat=True).first()
-    if known is None or (known and known != result.request_id):
-        return None, False
-    return WebhookDelivery.objects.get_or_create(
-        webhook_id=f"{surface}:{result.request_id}:{result.status}",
-        defaults={"surface": surface, "request_id": result.request_id, "payload": payload})
 
 
 @csrf_exempt
@@ -398,13 +377,7 @@ def v1_webhook(request, pk):
     payload = _payload(request)
     if payload is None:
         return HttpResponseBadRequest("expected a JSON job set")
-    with transaction.atomic():
-        delivery, created = _record_delivery("v1", pk, payload)
-        if delivery is None:
-            return HttpResponseBadRequest("unknown job set")
-        if created:
-            tasks.apply_delivery(delivery)
-    return HttpResponse("ok" if created else "duplicate")
+    return _job_delivery(ProviderAccount.Surface.V1, pk, payload, refused="unknown job set")
 
 
 @csrf_exempt
@@ -417,10 +390,12 @@ def pixazo_webhook(request, pk, token):
     payload = _payload(request)
     if payload is None:
         return HttpResponseBadRequest("expected a JSON status body")
-    with transaction.atomic():
-        delivery, created = _record_delivery("pixazo", pk, payload)
-        if delivery is None:
-            return HttpResponseBadRequest("unknown request")
-        if created:
-            transaction.on_commit(lambda: tasks.apply_delivery(delivery))
+    return _job_delivery(ProviderAccount.Surface.PIXAZO, pk, payload, refused="unknown request")
+
+
+def _job_delivery(surface, pk, payload, refused):
+    """Record a delivery to a job's own webhook URL; what it means per surface is the pipeline's."""
+    delivery, created = pipeline.receive_job_delivery(surface, pk, payload)
+    if delivery is None:
+        return HttpResponseBadRequest(refused)
     return HttpResponse("ok" if created else "duplicate")

@@ -20,12 +20,17 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from characters import signals as character_signals
+from characters.models import Character
+from generations import higgsfield
 from generations import signals as generation_signals
-from higgsweb.models import Budget, LedgerEntry
+from generations.models import Generation, ProviderAccount
+from generations.pricing import estimate_credits
+from higgsweb import notify
+from higgsweb.models import Budget, LedgerEntry, ProviderBalance
 
 log = logging.getLogger("higgsweb.ledger")
 Kind = LedgerEntry.Kind
-TRAINING_CREDITS = Decimal("40")
+Status = Generation.Status
 STALE_HOLD = timedelta(days=1)
 # Amounts have three decimals; SQLite does decimal arithmetic in floating point, so the
 # guard allows for rounding far below the smallest amount.
@@ -101,8 +106,6 @@ def _write(kind, amount, *, guarded=False, budgets=(), savepoint=True, **fields)
 
 
 def _warn_if_past_soft_limit(budget):
-    from higgsweb import notify
-
     # One warning per budget: the guarded update lets exactly one transaction claim it.
     claimed = Budget.objects.filter(pk=budget.pk, warned_at__isnull=True, soft_limit__isnull=False,
                                     spent__gte=F("soft_limit")).update(warned_at=timezone.now())
@@ -133,8 +136,6 @@ def net(generation=None, character=None):
 def hold(generation, estimate=None):
     """Reserve the estimate for a new generation against its owner's monthly budget and its
     project's budget. Call inside the transaction that creates it; raises BudgetExceeded."""
-    from generations.pricing import estimate_credits
-
     if estimate is None:
         estimate = estimate_credits(generation.model_id, generation.params)
     budgets = (user_budget(generation.owner), project_budget(generation.project))
@@ -142,7 +143,7 @@ def hold(generation, estimate=None):
                   **_subject_fields(generation=generation))
 
 
-def hold_training(character, estimate=TRAINING_CREDITS, guarded=True):
+def hold_training(character, estimate=Character.TRAINING_CREDITS, guarded=True):
     """Reserve the cost of training a character (Soul ID) against its owner's budget."""
     return _write(Kind.HOLD, estimate, guarded=guarded, budgets=(user_budget(character.owner), None),
                   note="training estimate reserved", **_subject_fields(character=character))
@@ -191,13 +192,11 @@ def adjust(generation, target, *, note, created_by=None):
 
 # --- Reconciliation -----------------------------------------------------------------
 
-REFUNDED = ("failed", "nsfw", "canceled")
+REFUNDED = (Status.FAILED, Status.NSFW, Status.CANCELED)
 
 
 def discrepancies(now=None):
     """Generations whose ledger disagrees with their status, as (generation, problem) pairs."""
-    from generations.models import Generation
-
     now = now or timezone.now()
     rows = Generation.objects.select_related("owner", "project").annotate(
         net=Sum("ledger_entries__amount"),
@@ -207,8 +206,8 @@ def discrepancies(now=None):
         held_at=Min("ledger_entries__created_at", filter=Q(ledger_entries__kind=Kind.HOLD)),
     ).filter(
         Q(status__in=REFUNDED) & ~Q(net=0)
-        | Q(status="completed", confirms=0)
-        | Q(status="unknown", refunds=0, holds__gt=0)
+        | Q(status=Status.COMPLETED, confirms=0)
+        | Q(status=Status.UNKNOWN, refunds=0, holds__gt=0)
         | ~Q(status__in=Generation.FINAL) & Q(refunds=0, confirms=0, held_at__lt=now - STALE_HOLD)
     ).order_by("created_at")
     return [(g, problem(g, now)) for g in rows]
@@ -219,9 +218,9 @@ def problem(generation, now=None):
     now = now or timezone.now()
     if generation.status in REFUNDED and (generation.net or 0) != 0:
         return "Charged but failed"
-    if generation.status == "completed" and not generation.confirms:
+    if generation.status == Status.COMPLETED and not generation.confirms:
         return "Refunded but completed" if generation.refunds else "Completed but never confirmed"
-    if generation.status == "unknown" and generation.holds and not generation.refunds:
+    if generation.status == Status.UNKNOWN and generation.holds and not generation.refunds:
         return "Status unknown at the provider"
     if generation.held_at and generation.held_at < now - STALE_HOLD and not (generation.refunds or generation.confirms):
         return "Hold older than a day"
@@ -231,15 +230,11 @@ def problem(generation, now=None):
 def resolve(generation, by):
     """Bring the ledger in line with the generation's status, with new entries only:
     completed → the final charge; anything else → nothing charged (the hold released)."""
-    from generations.models import Generation
-
     with transaction.atomic():
         generation = Generation.objects.select_for_update().get(pk=generation.pk)
         note = f"reconciliation by {by}"
-        if generation.status == "completed":
+        if generation.status == Status.COMPLETED:
             if confirm(generation, note=note, created_by=by) is None:
-                from generations.pricing import estimate_credits
-
                 estimate = estimate_credits(generation.model_id, generation.params)
                 first_hold = generation.ledger_entries.filter(kind=Kind.HOLD).first()
                 adjust(generation, first_hold.amount if first_hold else estimate, note=note, created_by=by)
@@ -252,10 +247,6 @@ def resolve(generation, by):
 def read_provider_balances():
     """Ask each active account's surface for its balance and keep the reading. Runs in the
     worker or a management command, never in a view."""
-    from generations import higgsfield
-    from generations.models import ProviderAccount
-    from higgsweb.models import ProviderBalance
-
     readings = []
     for account in ProviderAccount.objects.filter(active=True):
         on_simulator = settings.USE_SIMULATOR and account.base_url.rstrip("/").startswith(settings.SIMULATOR_URL)
@@ -281,7 +272,7 @@ def read_provider_balances():
 
 @receiver(generation_signals.status_changed, dispatch_uid="ledger-generation-status")
 def settle_generation(sender, generation, old, new, **kwargs):
-    if new == "completed":
+    if new == Status.COMPLETED:
         confirm(generation)
     elif new in REFUNDED:
         refund(generation)
@@ -289,10 +280,11 @@ def settle_generation(sender, generation, old, new, **kwargs):
 
 @receiver(character_signals.status_changed, dispatch_uid="ledger-character-status")
 def settle_training(sender, character, old, new, **kwargs):
-    if new in ("queued", "in_progress") and not _entries(character=character).filter(kind=Kind.HOLD).exists():
+    if new in (Character.Status.QUEUED, Character.Status.IN_PROGRESS) \
+            and not _entries(character=character).filter(kind=Kind.HOLD).exists():
         # The provider already accepted the training: record it even past the limit.
         hold_training(character, guarded=False)
-    elif new == "completed":
+    elif new == Character.Status.COMPLETED:
         confirm(character=character)
-    elif new == "failed":
+    elif new == Character.Status.FAILED:
         refund(character=character)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from generations import signals as generation_signals
+from generations.models import Feedback, Generation
 from higgsweb.models import Budget, Notification, User
 
 # Gallery pages and the cards they poll count as "looking"; record it at most this often.
@@ -83,14 +84,27 @@ def budget_warning(budget):
 
 @receiver(generation_signals.status_changed, dispatch_uid="notify-job-finished")
 def job_finished(sender, generation, old, new, **kwargs):
-    if new not in ("completed", "failed", "nsfw", "canceled") or kwargs.get("source") == "user":
+    if new not in Generation.FINAL or kwargs.get("source") == Generation.Source.USER:
         return
     # A webhook reads the owner in the same query as the job, just before this, and says so
     # (`owner_fresh`); any other instance's owner may be old, so it is read now.
     owner = generation.owner if getattr(generation, "owner_fresh", False) else User.objects.get(pk=generation.owner_id)
     if not is_away(owner):
         return
-    outcome = {"completed": "is ready", "failed": "failed", "nsfw": "was blocked by moderation",
-               "canceled": "was canceled"}[new]
+    outcome = {Generation.Status.COMPLETED: "is ready", Generation.Status.FAILED: "failed",
+               Generation.Status.NSFW: "was blocked by moderation", Generation.Status.CANCELED: "was canceled"}[new]
     prompt = generation.prompt[:60] or generation.model_id
     notify(owner, Notification.Kind.JOB, f"Your generation “{prompt}” {outcome}.", generation.get_absolute_url())
+
+
+@receiver(generation_signals.feedback_given, dispatch_uid="notify-feedback-given")
+def feedback_given(sender, feedback, **kwargs):
+    """The gallery's creator hears of a client's approval or request for changes."""
+    gallery = feedback.item.gallery
+    owner = gallery.created_by
+    if owner is None or not owner.is_active or not owner.is_member_role:
+        return
+    said = f": “{feedback.comment[:120]}”" if feedback.comment else "."
+    verb = "approved" if feedback.verdict == Feedback.Verdict.APPROVED else "asked for changes on"
+    notify(owner, Notification.Kind.FEEDBACK, f"{feedback.name} {verb} “{feedback.item.team_label}” in "
+           f"“{gallery.name}”{said}", reverse("gallery-detail", args=[gallery.pk]) + f"#item-{feedback.item.pk}")

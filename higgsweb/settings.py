@@ -230,19 +230,23 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rst
 # Studio inputs (images and audio members upload): checked by content, within these limits.
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 40_000_000)
-# Hosts output files may be downloaded from (https only); the simulator origin is added when in use.
-HIGGSFIELD_MEDIA_HOSTS = envlist(
-    "HIGGSFIELD_MEDIA_HOSTS",
-    "d3u0tzju9qaucj.cloudfront.net,cdn.higgsfield.ai,platform.higgsfield.ai,api.higgsfield.ai,"
-    "fnf.higgsfield.ai,pub-582b7213209642b9b995c96c95a30381.r2.dev",
-)
+# Output files are downloaded from any https host that resolves only to public addresses
+# (generations/higgsfield/download.py). HIGGSFIELD_MEDIA_HOSTS optionally narrows that to
+# listed names and `*.suffix` patterns, e.g. "*.cloudfront.net,cdn.higgsfield.ai".
+HIGGSFIELD_MEDIA_HOSTS = envlist("HIGGSFIELD_MEDIA_HOSTS")
+# Plain http and loopback addresses for output files: only for the local simulator of
+# `make run`, and ignored whenever a real provider is configured.
+HIGGSFIELD_ALLOW_LOCAL_MEDIA = USE_SIMULATOR and envbool("HIGGSFIELD_ALLOW_LOCAL_MEDIA")
 MAX_DOWNLOAD_BYTES = envint("MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024)
+# Where the provider's style and motion previews are shown from (the page's img-src).
+PREVIEW_HOSTS = ["d3u0tzju9qaucj.cloudfront.net", "cdn.higgsfield.ai", "platform.higgsfield.ai",
+                 "api.higgsfield.ai", "fnf.higgsfield.ai"]
 
 # --- Content Security Policy ----------------------------------------------------------
 # Enforced everywhere, tests included: scripts and styles only from our own static files
 # (no inline code; htmx runs with allowEval off). Style and motion previews may come from
 # the provider's media hosts (or the simulator).
-_preview_origins = [f"https://{host}" for host in HIGGSFIELD_MEDIA_HOSTS]
+_preview_origins = [f"https://{host}" for host in PREVIEW_HOSTS + HIGGSFIELD_MEDIA_HOSTS]
 if USE_SIMULATOR:
     _preview_origins.append(SIMULATOR_URL)
 SECURE_CSP = {

@@ -2,6 +2,7 @@
 simulator on a free loopback port."""
 
 import pytest
+import trustme
 from django_q.conf import Conf
 
 from generations.models import Gallery, ProviderAccount
@@ -9,6 +10,7 @@ from higgsweb.models import Project, User
 from higgsweb.simulator.app import Config, Simulator
 from higgsweb.simulator.server import SimulatorServer
 from tests.browser import browser_page  # noqa: F401  (the shared Playwright fixture; see tests/browser.py)
+from tests.cdn import MEDIA_HOST, Cdn, server_context
 
 SIM_KEY, SIM_SECRET = "test-key", "test-secret"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -70,12 +72,34 @@ def carol(db, project):
     return user
 
 
+@pytest.fixture(scope="session")
+def test_ca():
+    """A certificate authority for the tests' made-up CDN hosts, trusted by the app's TLS
+    context (alongside the system's CAs) for the whole run."""
+    from generations.higgsfield.client import tls_context
+
+    ca = trustme.CA()
+    ca.configure_trust(tls_context())
+    return ca
+
+
 @pytest.fixture
-def simulator(settings):
-    """A real simulator on a free port; the app's default account points at it."""
+def cdn(monkeypatch, test_ca):
+    """Made-up CDN host names for this test (see tests/cdn.py)."""
+    return Cdn(monkeypatch)
+
+
+@pytest.fixture
+def simulator(settings, cdn, test_ca):
+    """A real simulator on a free port; the app's default account points at it. Its outputs
+    come from https://media.sim-cdn.test, a name the app has never heard of that the test maps
+    to the simulator's TLS port, so downloads run the general policy. It accepts loopback
+    webhook URLs (`allow_loopback_webhooks`), which the app still sends."""
     sim = Simulator(Config(keys={SIM_KEY: SIM_SECRET}, webhook_secrets=[WEBHOOK_SECRET],
-                           queue_seconds=0.2, run_seconds=0.3, webhook_backoff=0.05))
-    server = SimulatorServer(sim).start()
+                           queue_seconds=0.2, run_seconds=0.3, webhook_backoff=0.05,
+                           media_origin=f"https://{MEDIA_HOST}", allow_loopback_webhooks=True))
+    server = SimulatorServer(sim, media_ssl=server_context(test_ca, MEDIA_HOST)).start()
+    cdn.add(MEDIA_HOST, server.media_port)
     settings.USE_SIMULATOR = True
     settings.HIGGSFIELD_BASE_URL = server.url
     settings.SIMULATOR_URL = server.url

@@ -17,9 +17,10 @@ NEXT_SECRET = "whsec_dGVzdC1yb3RhdGlvbi1zZWNyZXQtMDEyMzQ1Ng=="
 
 
 def start_simulator(**config):
-    """A simulator whose jobs stay queued until the test advances its clock."""
+    """A simulator whose jobs stay queued until the test advances its clock. It accepts the
+    WebhookReceiver's loopback URLs (`allow_loopback_webhooks`) unless a test says otherwise."""
     options = {"keys": {}, "webhook_secrets": [WEBHOOK_SECRET], "queue_seconds": 30, "run_seconds": 30,
-               "webhook_backoff": 0.05} | config
+               "webhook_backoff": 0.05, "allow_loopback_webhooks": True} | config
     sim = Simulator(Config(**options))
     server = SimulatorServer(sim).start()
     sim.url = server.url

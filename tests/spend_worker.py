@@ -29,7 +29,8 @@ def seed(db_env, limit):
 def attempt(db_env, user_id, project_id, account_id, attempts):
     """How many of `attempts` starts were let through."""
     _setup(db_env)
-    from generations.models import Generation, ProviderAccount
+    from generations import pipeline
+    from generations.models import ProviderAccount
     from higgsweb.ledger import BudgetExceeded
     from higgsweb.models import Project, User
 
@@ -38,7 +39,7 @@ def attempt(db_env, user_id, project_id, account_id, attempts):
     through = 0
     for _ in range(attempts):
         try:
-            Generation.objects.start(owner=user, project=project, model_id=MODEL, params=PARAMS, account=account)
+            pipeline.start(owner=user, project=project, model_id=MODEL, params=PARAMS, account=account)
         except BudgetExceeded:
             continue
         through += 1

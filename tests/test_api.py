@@ -1,10 +1,35 @@
 """The JSON API for scripts: tokens, the catalogue, and the same rules as the pages."""
 
+import io
+import wave
+
 import pytest
 from django.core.management import call_command
 
-from generations import catalogue, tasks
+from generations import catalogue, higgsfield, pipeline, tasks
 from generations.models import ApiToken, Generation
+from tests.examples import complete
+
+
+def _wav():
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 8000)
+    return buffer.getvalue()
+
+
+def _png():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 90, 150)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG, WAV = _png(), _wav()
 
 
 @pytest.fixture
@@ -51,6 +76,27 @@ def test_models_lists_every_catalogue_model_with_bounds_and_an_example(client, t
     assert soul["example"]["prompt"]
 
 
+def test_model_examples_work_on_the_real_service_and_say_which_upload_comes_first(client, token):
+    """No placeholder hosts (example.com) and no prompt text where an id belongs: an input the
+    example cannot hold is listed in example_needs with what to upload first."""
+    models = client.get("/api/models", headers=auth(token)).json()["models"]
+    for described in models:
+        assert "example.com" not in str(described["example"]), described["id"]
+        model = catalogue.get(described["id"])
+        needed = {need["param"] for need in described["example_needs"]}
+        required_inputs = {p.name for p in model.params if (p.required or p.name in model.example_inputs)
+                           and (p.is_upload or p.picker == "character")}
+        assert needed == required_inputs, described["id"]
+        assert not required_inputs & set(described["example"]), described["id"]
+        for need in described["example_needs"]:
+            assert need["first"].startswith(("Upload", "Train")), need
+    character = next(m for m in models if m["id"] == "higgsfield-ai/soul/character")
+    assert "custom_reference_id" not in character["example"]
+    assert character["example_needs"][0]["upload"] == "character"
+    dop = next(m for m in models if m["id"] == "v1/image2video/dop")
+    assert '{"type": "image_url", "image_url": URL}' in dop["example_needs"][0]["first"]
+
+
 def test_invalid_params_give_400_with_errors_per_field(client, token, project):
     response = create(client, token, {"model": "higgsfield-ai/soul/standard", "project": project.pk,
                                       "params": {"prompt": "x", "seed": 0, "batch_size": 2}})
@@ -66,14 +112,14 @@ def test_clients_cannot_create_and_others_generations_are_not_found(client, caro
     model = catalogue.get("reve/text-to-image")
     body = {"model": model.id, "project": project.pk, "params": model.example}
     assert create(client, raw, body).status_code == 403
-    theirs = Generation.objects.start(owner=bob, project=project, model_id=model.id, params=model.example)
+    theirs = pipeline.start(owner=bob, project=project, model_id=model.id, params=model.example)
     assert client.get(f"/api/generations/{theirs.pk}", headers=auth(token)).status_code == 404
     assert client.post(f"/api/generations/{theirs.pk}/cancel", headers=auth(token)).status_code == 404
 
 
 def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
     assert response.status_code == 200 and response.json()["status"] == "canceled"
 
@@ -81,8 +127,13 @@ def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
 @pytest.mark.parametrize("model", catalogue.all_models(), ids=lambda m: m.id)
 def test_every_catalogue_model_round_trips_with_its_own_example(model, client, token, project, simulator, account,
                                                                 django_capture_on_commit_callbacks):
+    conn = account.connection()
+    inputs = {"png": PNG, "wav": WAV}
+    # Each input is uploaded first, as the example's needs say, through the provider's upload flow.
+    params = complete(model, lambda kind: higgsfield.upload(conn, inputs[kind], f"image/{kind}" if kind == "png"
+                                                             else "audio/wav"))
     with django_capture_on_commit_callbacks(execute=True):
-        response = create(client, token, {"model": model.id, "project": project.name, "params": model.example})
+        response = create(client, token, {"model": model.id, "project": project.name, "params": params})
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     generation = Generation.objects.get(pk=pk)
@@ -100,7 +151,7 @@ def test_a_queued_generation_is_canceled_through_the_worker(client, alice, proje
                                                             django_capture_on_commit_callbacks):
     simulator.config.queue_seconds = 60
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     tasks.submit_generation(generation.pk)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))
@@ -110,7 +161,7 @@ def test_a_queued_generation_is_canceled_through_the_worker(client, alice, proje
 
 def test_a_running_generation_cannot_be_canceled(client, alice, project, token, simulator, account):
     model = catalogue.get("reve/text-to-image")
-    generation = Generation.objects.start(owner=alice, project=project, model_id=model.id, params=model.example)
+    generation = pipeline.start(owner=alice, project=project, model_id=model.id, params=model.example)
     generation.advance("submitting", Generation.Source.SUBMIT)
     generation.advance("in_progress", Generation.Source.POLL)
     response = client.post(f"/api/generations/{generation.pk}/cancel", headers=auth(token))

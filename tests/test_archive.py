@@ -1,10 +1,8 @@
 """Saving an output: what a file must be to be kept, and what is recorded about it. Files are
-served over loopback HTTP, as the provider's CDN would serve them."""
+served over https from a made-up CDN host (tests/cdn.py), as the provider's CDN would serve them."""
 
 import hashlib
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -12,48 +10,21 @@ from PIL import Image
 from generations import archive
 from generations.higgsfield.errors import DownloadRefused
 from generations.models import Generation, Output
+from tests.cdn import Files
 
-
-class Files:
-    """path → (bytes, content type); `declare_length=False` streams without Content-Length."""
-
-    def __init__(self):
-        self.files, self.declare_length = {}, True
-        files = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def do_GET(self):
-                body, content_type = files.files[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                if files.declare_length:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def add(self, path, body, content_type):
-        self.files[path] = (body, content_type)
-        return self.url + path
+HOST = "outputs.cdn-test.example"
 
 
 @pytest.fixture
-def files(settings, tmp_path):
-    served = Files()
-    settings.USE_SIMULATOR = True  # the loopback origin is trusted like the simulator's
-    settings.SIMULATOR_URL = served.url
+def files(settings, tmp_path, cdn, test_ca):
+    """An https file server for a CDN host name the app has never heard of."""
+    served = Files(test_ca, [HOST])
+    cdn.add(HOST, served.port)
+    served.url = f"https://{HOST}"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "spool")
     (tmp_path / "spool").mkdir()
     yield served
-    served.server.shutdown()
+    served.close()
 
 
 def picture(size, fmt, **options):
@@ -71,7 +42,7 @@ def output_for(alice, project, url, kind="image"):
 
 def test_a_png_is_kept_byte_for_byte_with_its_size_hash_and_a_thumbnail(files, alice, project):
     body = picture((1152, 1152), "PNG", compress_level=1)
-    output = output_for(alice, project, files.add("/a.png", body, "image/png"))
+    output = output_for(alice, project, files.add(HOST, "/a.png", body, "image/png"))
     archive.archive_output(output)
     output.refresh_from_db()
     assert output.file.read() == body and output.file.name.endswith(".png")
@@ -86,7 +57,7 @@ def test_a_large_jpeg_records_its_full_size_though_its_thumbnail_comes_from_a_re
                                                                                              project):
     body = picture((4000, 2667), "JPEG", quality=90)  # decoded at half scale (2000 × 1333) for the thumbnail
     files.declare_length = False  # streamed to the end, as a CDN may send it
-    output = output_for(alice, project, files.add("/b.jpg", body, "application/octet-stream"))
+    output = output_for(alice, project, files.add(HOST, "/b.jpg", body, "application/octet-stream"))
     archive.archive_output(output)
     output.refresh_from_db()
     assert (output.width, output.height) == (4000, 2667)
@@ -98,7 +69,7 @@ def test_a_large_jpeg_records_its_full_size_though_its_thumbnail_comes_from_a_re
 
 def test_the_content_check_decodes_a_jpeg_completely_even_when_reduced(files, alice, project):
     body = picture((4000, 2667), "JPEG", quality=90)
-    output = output_for(alice, project, files.add("/e.jpg", body[: len(body) * 3 // 4], "image/jpeg"))
+    output = output_for(alice, project, files.add(HOST, "/e.jpg", body[: len(body) * 3 // 4], "image/jpeg"))
     with pytest.raises(DownloadRefused, match="not a valid image"):
         archive.archive_output(output)
 
@@ -116,7 +87,7 @@ def damaged_png():
     picture((64, 64), "BMP"),  # an image, but not a type an output may be
 ], ids=["truncated jpeg", "damaged png", "html", "bmp"])
 def test_a_file_that_is_not_a_whole_image_of_an_accepted_type_is_refused(files, alice, project, tmp_path, body):
-    output = output_for(alice, project, files.add("/c.png", body, "image/png"))
+    output = output_for(alice, project, files.add(HOST, "/c.png", body, "image/png"))
     with pytest.raises(DownloadRefused, match="not a valid image"):
         archive.archive_output(output)
     output.refresh_from_db()
@@ -128,7 +99,7 @@ def test_a_download_over_the_limit_is_refused_even_without_a_declared_length(fil
                                                                             tmp_path):
     settings.MAX_DOWNLOAD_BYTES = 50_000
     files.declare_length = False
-    output = output_for(alice, project, files.add("/d.png", picture((1024, 1024), "PNG", compress_level=0),
+    output = output_for(alice, project, files.add(HOST, "/d.png", picture((1024, 1024), "PNG", compress_level=0),
                                                   "image/png"))
     with pytest.raises(DownloadRefused, match="larger than 50000 bytes"):
         archive.archive_output(output)

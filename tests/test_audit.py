@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from generations.models import Generation, ProviderAccount
+from generations import pipeline
+from generations.models import ProviderAccount
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry, Project
 
@@ -23,8 +24,8 @@ def spending(alice, bob, project, db):
     ]
     made = []
     for owner, proj, model_id, params, status in jobs:
-        generation = Generation.objects.start(owner=owner, project=proj, model_id=model_id,
-                                              params={"prompt": "x", **params}, account=account)
+        generation = pipeline.start(owner=owner, project=proj, model_id=model_id,
+                                    params={"prompt": "x", **params}, account=account)
         generation.advance("queued", "poll", request_id=f"req-{len(made)}")
         if status != "queued":
             generation.advance(status, "poll")

@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Sum
 from playwright.sync_api import expect
 
+from generations import pipeline
 from generations.models import Generation
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry
@@ -77,12 +78,15 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
 
 
 def make_spend(alice, bob, project):
-    """Ledger entries for two users: Alice has two completed jobs, Bob one and a refund."""
+    """Ledger entries for two users: Alice has two completed jobs, Bob one and a refund. Their
+    submits are held back: no provider runs here."""
     params = {"prompt": "x", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1}
-    for owner, outcome in ((alice, "confirm"), (alice, "confirm"), (bob, "confirm"), (bob, "refund")):
-        generation = Generation.objects.start(owner=owner, project=project,
-                                              model_id="higgsfield-ai/soul/standard", params=params)
-        getattr(ledger, outcome)(generation)
+    with pipeline.follow_ups() as submits:
+        for owner, outcome in ((alice, "confirm"), (alice, "confirm"), (bob, "confirm"), (bob, "refund")):
+            generation = pipeline.start(owner=owner, project=project,
+                                        model_id="higgsfield-ai/soul/standard", params=params)
+            getattr(ledger, outcome)(generation)
+        submits.clear()
 
 
 def test_an_admin_filters_the_audit_and_the_csv_matches_the_page(browser_page, admin_user, alice, bob, project):

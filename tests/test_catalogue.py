@@ -7,6 +7,7 @@ import pytest
 
 from generations import catalogue, pricing
 from higgsweb.simulator.schemas import DATA
+from tests.examples import complete
 
 MODELS = catalogue.all_models()
 
@@ -35,7 +36,7 @@ def test_catalogue_has_the_v1_shapes_and_the_guides_models():
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)
 def test_each_models_own_example_is_valid(model):
-    assert model.validate(model.example) == {}
+    assert model.validate(complete(model)) == {}
 
 
 def bound_cases():
@@ -70,7 +71,7 @@ def bound_cases():
 @pytest.mark.parametrize("model, param, value, ok", list(bound_cases()),
                          ids=lambda v: v.id if hasattr(v, "id") else getattr(v, "name", None))
 def test_every_parameter_is_checked_below_at_and_above_its_limits(model, param, value, ok):
-    params = {**model.example, param.name: value}
+    params = {**complete(model), param.name: value}
     errors = model.validate(params)
     assert (param.name not in errors) is ok, errors
 

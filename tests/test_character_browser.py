@@ -9,8 +9,8 @@ from PIL import Image, ImageDraw
 
 from characters import tasks
 from characters.models import Character
+from generations import pipeline
 from generations import tasks as generation_tasks
-from generations.models import Generation
 from tests.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -71,7 +71,7 @@ def test_a_character_created_in_the_browser_becomes_ready_without_a_reload(
     expect(card.locator("img")).to_have_attribute("src", f"/characters/{character.pk}/thumbnail/")
 
     character.refresh_from_db()
-    used = Generation.objects.start(owner=alice, project=project, model_id=character.model_id, params={
+    used = pipeline.start(owner=alice, project=project, model_id=character.model_id, params={
         "prompt": "Mia reading in a sunlit library", "custom_reference_id": character.provider_id,
         "custom_reference_strength": 0.8})
     generation_tasks.submit_generation(used.pk)

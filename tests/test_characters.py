@@ -10,8 +10,8 @@ from PIL import Image
 from characters import tasks
 from characters.models import Character
 from characters.signals import status_changed
+from generations import pipeline
 from generations import tasks as generation_tasks
-from generations.models import Generation
 
 
 def photo(name="face.jpg", fmt="JPEG", size=(64, 80), color=(200, 120, 90)):
@@ -78,11 +78,11 @@ def test_a_generation_with_the_character_appears_on_its_page_and_in_the_filtered
     finish_training(fast_training, character, django_capture_on_commit_callbacks)
     assert list(Character.objects.for_model("higgsfield-ai/soul/character")) == [character]
     assert not Character.objects.for_model("higgsfield-ai/soul/v2/standard").exists()
-    used = Generation.objects.start(owner=alice, project=project, model_id=character.model_id, params={
+    used = pipeline.start(owner=alice, project=project, model_id=character.model_id, params={
         "prompt": "Mia on a rooftop at dusk", "custom_reference_id": character.provider_id,
         "custom_reference_strength": 0.9})
-    Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                             params={"prompt": "an empty street"})
+    pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                   params={"prompt": "an empty street"})
     generation_tasks.submit_generation(used.pk)
     used.refresh_from_db()
     assert used.status == "queued"

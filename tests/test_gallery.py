@@ -3,6 +3,7 @@ import re
 import pytest
 from django.core.files.base import ContentFile
 
+from generations import pipeline
 from generations.models import Gallery, Generation, Output
 
 
@@ -94,7 +95,7 @@ def test_list_partial_renders_alone(client, alice, done):
 def test_submit_creates_a_generation_and_tells_the_page(client, alice, project, account, monkeypatch,
                                                          django_capture_on_commit_callbacks):
     started = []
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: started.append(step))
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: started.append(step))
     client.force_login(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/generations/new/", {
@@ -109,10 +110,10 @@ def test_submit_creates_a_generation_and_tells_the_page(client, alice, project, 
 
 
 def test_cards_say_what_a_job_cost_or_that_it_was_refunded(client, alice, project, account):
-    charged = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                       params={"prompt": "kept", "resolution": "1080p", "batch_size": 4})
-    failed = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                      params={"prompt": "lost", "resolution": "720p", "batch_size": 1})
+    charged = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                             params={"prompt": "kept", "resolution": "1080p", "batch_size": 4})
+    failed = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                            params={"prompt": "lost", "resolution": "720p", "batch_size": 1})
     for status in ("submitting", "queued", "completed"):
         charged.advance(status, Generation.Source.POLL)
     failed.advance("failed", Generation.Source.POLL, error="boom")
@@ -196,8 +197,8 @@ def test_the_gallery_query_count_does_not_grow_with_history(client, alice, proje
     from django.test.utils import CaptureQueriesContext
 
     for index in range(60):
-        generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                              params={"prompt": f"picture {index}", "batch_size": 1})
+        generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                    params={"prompt": f"picture {index}", "batch_size": 1})
         generation.advance("failed", Generation.Source.POLL, error="boom")
     shortlist = Gallery.objects.create(project=project, name="Shortlist", created_by=alice)
     kept = Generation.objects.order_by("created_at")[:30]

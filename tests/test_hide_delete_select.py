@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from generations import pipeline
 from generations.models import Feedback, Gallery, Generation, Output, ShareLink
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry
@@ -117,11 +118,11 @@ def test_the_audit_keeps_a_deleted_generations_charges(client, admin_user, alice
 
 def test_a_running_job_is_refused_a_waiting_one_is_canceled_first(client, alice, project, account):
     params = {"prompt": "a slow fox", "batch_size": 1, "resolution": "720p"}
-    running = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+    running = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
                                        params=params)
     running.advance("submitting", Generation.Source.SUBMIT)
     running.advance("queued", Generation.Source.SUBMIT)
-    waiting = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+    waiting = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
                                        params=params)
     client.force_login(alice)
     card = client.post(f"/g/{running.pk}/delete/", headers=HTMX).content.decode()

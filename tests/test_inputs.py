@@ -7,8 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from generations import tasks, uploads
-from generations.models import Generation
+from generations import pipeline, tasks, uploads
 
 
 @pytest.fixture
@@ -19,8 +18,8 @@ def start_frame(alice):
 
 
 def dop(alice, project, upload):
-    return Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/dop/lite",
-                                    params={"prompt": "slow push-in", "image_url": upload.public_url})
+    return pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/dop/lite",
+                          params={"prompt": "slow push-in", "image_url": upload.public_url})
 
 
 def sent_body(simulator):

@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 
 from characters.models import Character
 from characters.signals import status_changed as character_status_changed
+from generations import pipeline
 from generations.models import Generation, ProviderAccount
 from generations.pricing import estimate_credits
 from higgsweb import ledger
@@ -24,8 +25,8 @@ def account(db):
 @pytest.fixture
 def start(alice, project, account):
     def start(**overrides):
-        return Generation.objects.start(owner=alice, project=project, model_id=MODEL,
-                                        params={**PARAMS, **overrides}, account=account)
+        return pipeline.start(owner=alice, project=project, model_id=MODEL,
+                              params={**PARAMS, **overrides}, account=account)
     return start
 
 
@@ -134,7 +135,7 @@ def test_character_training_is_held_confirmed_or_refunded_like_a_generation(alic
         character_status_changed.send(sender=Character, character=character, old="draft", new="queued")
         character_status_changed.send(sender=Character, character=character, old="queued", new=outcome)
         character_status_changed.send(sender=Character, character=character, old="queued", new=outcome)
-    assert ledger.net(character=trained) == ledger.TRAINING_CREDITS
+    assert ledger.net(character=trained) == Character.TRAINING_CREDITS
     assert ledger.net(character=broken) == 0
-    assert ledger.user_budget(alice).spent == ledger.TRAINING_CREDITS
+    assert ledger.user_budget(alice).spent == Character.TRAINING_CREDITS
     assert_budgets_match_ledger()

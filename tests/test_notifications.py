@@ -5,6 +5,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from generations import pipeline
 from generations.models import Generation, ProviderAccount
 from higgsweb.models import Budget, Notification, User
 
@@ -14,9 +15,9 @@ def start(alice, project, db):
     account = ProviderAccount.objects.create(name="test", base_url="http://127.0.0.1:9")
 
     def start(**params):
-        return Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                        params={"prompt": "a red kite", "resolution": "720p", **params},
-                                        account=account)
+        return pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                              params={"prompt": "a red kite", "resolution": "720p", **params},
+                              account=account)
     return start
 
 
@@ -81,7 +82,7 @@ def test_no_email_is_sent_when_no_mail_host_is_configured(settings, alice, start
 
 def test_an_over_budget_submit_shows_the_numbers_keeps_the_input_and_creates_nothing(client, alice, project,
                                                                                     monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     ProviderAccount.objects.create(name="test", base_url="http://127.0.0.1:9", is_default=True)
     Budget.objects.create(scope="project", project=project, hard_limit=2)
     client.force_login(alice)

@@ -161,8 +161,8 @@ def test_adding_a_batch_adds_each_image_at_the_end_in_order(alice, project, four
 
 # The migration from one item per generation to one per image.
 
-BEFORE = [("generations", "0008_gallery_index"), ("higgsweb", "0004_health_key_valid_and_worker_heartbeat")]
-AFTER = [("generations", "0010_gallery_items_one_per_image")]
+BEFORE = [("generations", "0009_provider_estimates"), ("higgsweb", "0004_health_key_valid_and_worker_heartbeat")]
+AFTER = [("generations", "0011_gallery_items_one_per_image")]
 
 
 @pytest.mark.django_db(transaction=True)

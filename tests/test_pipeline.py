@@ -1,14 +1,18 @@
 """The job pipeline under duplicates, reordering, drops, storms, limits, cancels and crashes."""
 
+import logging
+import socket
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_q.conf import Conf
 
-from generations import higgsfield, tasks
-from generations.models import Generation, ProviderAccount
+from generations import higgsfield, pipeline, tasks
+from generations.models import ApiToken, Generation, ProviderAccount
+from higgsweb.models import Budget
 
 PARAMS = {"prompt": "a paper boat", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1, "seed": 5}
 
@@ -18,8 +22,8 @@ def later(minutes=10):
 
 
 def start(owner, project, **params):
-    return Generation.objects.start(owner=owner, project=project, model_id="higgsfield-ai/soul/standard",
-                                    params={**PARAMS, **params})
+    return pipeline.start(owner=owner, project=project, model_id="higgsfield-ai/soul/standard",
+                          params={**PARAMS, **params})
 
 
 def drive(until, timeout=15, jump=False):
@@ -28,7 +32,7 @@ def drive(until, timeout=15, jump=False):
     while time.monotonic() < deadline:
         if until():
             return True
-        tasks.dispatch_due(now=later() if jump else None)
+        pipeline.dispatch_due(now=later() if jump else None)
         time.sleep(0.05)
     return until()
 
@@ -173,7 +177,10 @@ def test_cancel_after_the_job_started_is_explained(db, client, simulator, alice,
     generation.refresh_from_db()
     assert generation.status == "queued"
     assert "already started" in generation.notice
-    assert generation.is_cancellable is False or generation.cancel_requested_at is None
+    assert generation.cancel_requested_at is None  # withdrawn, not left pending
+    assert not generation.was_refunded
+    card = client.get(f"/g/{generation.pk}/card/").content.decode()
+    assert "already started" in card and "Cancel requested" not in card
 
 
 def test_cancel_before_submission_needs_no_provider(db, client, account, alice, project):
@@ -195,6 +202,19 @@ def test_retry_makes_a_new_job_with_the_same_settings(db, client, simulator, ali
     retry = Generation.objects.get(retry_of=failed)
     assert retry.params == failed.params
     assert retry.status == "queued"  # submitted by the (inline) worker
+
+
+def test_a_retry_past_the_budget_is_refused_on_the_card(db, client, account, alice, project):
+    failed = start(alice, project)
+    failed.advance("failed", Generation.Source.POLL, error="boom")
+    Budget.objects.filter(scope="project", project=project).update(hard_limit=0)  # spent up since
+    client.force_login(alice)
+    response = client.post(f"/g/{failed.pk}/retry/", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "HX-Trigger" not in response
+    assert "Over budget" in response.content.decode()
+    assert not Generation.objects.filter(retry_of=failed).exists()
+    response = client.post(f"/g/{failed.pk}/retry/", follow=True)
+    assert "Over budget" in response.content.decode()
 
 
 def test_others_cannot_cancel_or_retry(db, client, account, alice, bob, project):
@@ -245,7 +265,7 @@ def test_an_unknown_submit_on_a_surface_without_idempotency_is_never_resent(db, 
 
 def test_jobs_command_lists_and_resolves(db, account, alice, project, capsys):
     generation = start(alice, project)
-    tasks.quarantine(generation, "stuck for a test")
+    pipeline.quarantine(generation, "stuck for a test")
     call_command("jobs", "list", "quarantined")
     assert str(generation.pk) in capsys.readouterr().out
     call_command("jobs", "resolve", str(generation.pk), "failed", "--reason", "checked by hand")
@@ -282,12 +302,64 @@ def test_a_freed_slot_wakes_the_head_of_the_line_only(db, account, alice, bob, p
     due = timezone.now() - timedelta(seconds=5)
     Generation.objects.filter(pk=batch[0].pk).update(next_action_at=due)  # already due: not moved
 
-    tasks.kick_line(account.pk)  # two free slots: bob's job (fair line) and alice's first
+    pipeline.kick_line(account.pk)  # two free slots: bob's job (fair line) and alice's first
     after = {g.pk: Generation.objects.get(pk=g.pk).next_action_at for g in [*batch, bobs]}
     assert after[batch[0].pk] == due
     assert after[bobs.pk] <= timezone.now()
     assert after[batch[1].pk] == after[batch[2].pk] == later
 
     ProviderAccount.objects.filter(pk=account.pk).update(concurrency_limit=10)
-    tasks.kick_line(account.pk)  # room for everyone waiting
+    pipeline.kick_line(account.pk)  # room for everyone waiting
     assert all(Generation.objects.get(pk=g.pk).next_action_at <= timezone.now() for g in batch)
+
+
+@pytest.fixture
+def broker_down(monkeypatch, caplog):
+    """The task broker is Redis on a port nothing listens on, so every enqueue fails. Calling
+    the fixture's value brings a broker back (tasks run inline again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{closed_port}/0")
+    caplog.set_level(logging.WARNING, logger="generations.pipeline")
+    return lambda: monkeypatch.setattr(Conf, "SYNC", True)
+
+
+def test_with_the_broker_down_the_api_answers_201_and_the_job_runs_once_it_is_back(
+        transactional_db, client, simulator, account, alice, project, broker_down, caplog):
+    token = ApiToken.objects.issue(alice)[1]
+    response = client.post("/api/generations", {"model": "higgsfield-ai/soul/standard", "project": project.pk,
+                                                 "params": PARAMS},
+                           content_type="application/json", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201
+    generation = Generation.objects.get(pk=response.json()["id"])
+    assert generation.status == "draft" and generation.credits > 0  # committed with its hold
+    assert f"could not queue submit_generation:{generation.pk}" in caplog.text
+    assert not simulator.jobs
+
+    broker_down()  # back
+    assert pipeline.dispatch_due() == 1  # the sweeper's pass
+    generation.refresh_from_db()
+    assert generation.status == "queued"
+    assert len(simulator.jobs) == 1
+
+
+def test_with_the_broker_down_the_studio_form_and_a_retry_still_start_their_jobs(
+        transactional_db, client, simulator, account, alice, project, broker_down):
+    client.force_login(alice)
+    response = client.post("/generations/new/", {
+        "project": project.pk, "prompt": "a paper lantern", "aspect_ratio": "1:1", "resolution": "720p",
+        "batch_size": "1", "random_seed": "on"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "generationCreated" in response["HX-Trigger"]
+    failed = start(alice, project, prompt="tried before")
+    failed.advance("failed", Generation.Source.POLL, error="boom")
+    assert client.post(f"/g/{failed.pk}/retry/").status_code == 302
+    waiting = Generation.objects.filter(status="draft")
+    assert waiting.count() == 2 and not simulator.jobs
+
+    broker_down()  # back
+    assert pipeline.dispatch_due() == 2
+    assert Generation.objects.filter(status="queued").count() == 2
+    assert len(simulator.jobs) == 2

@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from generations import pipeline
 from generations.models import Generation, ProviderAccount
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry, ProviderBalance
@@ -16,8 +17,8 @@ def start(alice, project, db):
     account = ProviderAccount.objects.create(name="test", base_url="http://127.0.0.1:9")
 
     def start():
-        return Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                        params={"prompt": "x", "resolution": "720p"}, account=account)
+        return pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                              params={"prompt": "x", "resolution": "720p"}, account=account)
     return start
 
 

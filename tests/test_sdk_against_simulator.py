@@ -44,6 +44,7 @@ def test_subscribe_submits_polls_and_returns_the_completed_result(sim, client):
 
 
 def test_submit_status_and_result_by_request_id(sim, client):
+    sim.config.dns["hooks.example"] = ["93.184.216.34"]  # a public https webhook URL, as the service demands
     controller = client.submit(SOUL, {"prompt": "simulate-failure"}, webhook_url="https://hooks.example/h")
     assert controller.status_url.startswith(sim.url)
     result = client.result(controller.request_id)

@@ -1,6 +1,6 @@
 """Studio pages: live cost, provider 422s back on their fields, gallery actions, sweeps."""
 
-from generations import tasks
+from generations import pipeline, tasks
 from generations.models import Generation
 
 SOUL = {"model": "higgsfield-ai/soul/standard", "prompt": "a red kite", "aspect_ratio": "1:1",
@@ -22,8 +22,8 @@ def test_switching_model_swaps_in_its_form(client, alice, project):
 
 def test_a_provider_422_reopens_the_form_with_the_message_on_its_field(client, alice, project, account,
                                                                       monkeypatch):
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a kite", "seed": 5})
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a kite", "seed": 5})
     from generations import higgsfield
 
     def refuse(*args, **kwargs):
@@ -41,8 +41,8 @@ def test_a_provider_422_reopens_the_form_with_the_message_on_its_field(client, a
 
 
 def test_same_seed_locks_it_and_vary_seed_leaves_it_random(client, alice, project):
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a kite", "seed": 4242})
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a kite", "seed": 4242})
     client.force_login(alice)
     same = client.get("/", {"from": generation.pk, "seed": "same"}).content.decode()
     assert 'value="4242"' in same and 'name="lock_seed" id="id_lock_seed" checked' in same
@@ -51,15 +51,15 @@ def test_same_seed_locks_it_and_vary_seed_leaves_it_random(client, alice, projec
 
 
 def test_other_members_generations_cannot_be_reused(client, bob, alice, project):
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a kite"})
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a kite"})
     client.force_login(bob)
     assert client.get("/", {"from": generation.pk}).status_code == 404
 
 
 def test_one_submit_makes_a_sweep_shown_as_a_grid(client, alice, project, monkeypatch,
                                                  django_capture_on_commit_callbacks):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     client.force_login(alice)
     response = client.post("/generations/new/", {**SOUL, "project": project.pk, "seed": "100",
                                                  "sweep_seeds": "4"})

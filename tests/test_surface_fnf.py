@@ -7,8 +7,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from generations import higgsfield, tasks
+from generations import higgsfield, pipeline, tasks
 from generations.models import Generation, ProviderAccount
+from tests import cdn
 
 TOKEN = "fnf-demo-token"
 
@@ -42,7 +43,7 @@ def test_a_soul_job_completes_with_image_and_preview(simulator, conn):
     output = result.outputs[0]
     assert output.kind == "image"
     assert output.preview_url.endswith("_min.webp")
-    assert Image.open(io.BytesIO(httpx.get(output.url).content)).size == (1152, 1152)
+    assert Image.open(io.BytesIO(cdn.get(output.url).content)).size == (1152, 1152)
 
 
 def test_processing_reads_as_in_progress(simulator, conn):
@@ -114,7 +115,7 @@ def test_an_unknown_web_app_model_is_not_found(simulator, conn):
 def test_an_upload_round_trips_and_starts_a_video(simulator, conn):
     data = png((400, 300))
     url = higgsfield.fnf.upload(conn, data, "image/png")
-    assert httpx.get(url).content == data
+    assert cdn.get(url).content == data
     media_id = url.rsplit("/", 1)[-1].split(".")[0]
     receipt = higgsfield.submit(conn, "image2video", {
         "prompt": "push in", "model": "lite", "frames": 85,
@@ -122,7 +123,7 @@ def test_an_upload_round_trips_and_starts_a_video(simulator, conn):
     result = finished(simulator, conn, receipt)
     video = result.outputs[0]
     assert video.kind == "video"
-    assert httpx.get(video.url).content[4:8] == b"ftyp"
+    assert cdn.get(video.url).content[4:8] == b"ftyp"
     assert simulator.jobs[receipt.request_id].outputs[0][1:3] == (640, 480)  # the uploaded frame's shape
 
 
@@ -148,10 +149,10 @@ def test_the_account_choice_says_fnf_is_unofficial():
 def test_a_generation_on_an_fnf_account_is_polled_to_an_archived_image(simulator, alice, project):
     account = ProviderAccount.objects.create(name="web app", surface="fnf", base_url=simulator.url + "/fnf",
                                              key_secret=TOKEN)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a blue door", "aspect_ratio": "4:3",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 9},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a blue door", "aspect_ratio": "4:3",
+                                        "resolution": "720p", "batch_size": 1, "seed": 9},
+                                account=account)
     assert generation.webhook_url == ""  # fnf has no webhooks: the worker polls
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from generations import higgsfield, tasks, webhooks
+from generations import higgsfield, pipeline, tasks, webhooks
 from generations.higgsfield import pixazo
 from generations.models import Generation, ProviderAccount, WebhookDelivery
+from tests import cdn
 
 KEY = "pixazo-demo-key"
 
@@ -40,7 +41,7 @@ def test_a_soul_request_is_queued_then_completes_with_an_image(simulator, conn):
     assert result.raw["status"] == "COMPLETED"
     image = result.outputs[0]
     assert image.kind == "image"
-    assert Image.open(io.BytesIO(httpx.get(image.url).content)).size == (1536, 1152)
+    assert Image.open(io.BytesIO(cdn.get(image.url).content)).size == (1536, 1152)
 
 
 def test_the_documented_base_url_with_its_api_path_works_too(simulator):
@@ -62,7 +63,7 @@ def test_image_to_video_gives_an_mp4(simulator, conn):
         "motions_strength": 0.7, "input_images": ["https://example.com/lake.jpg"], "enhance_prompt": True})
     result = finished(simulator, conn, receipt)
     assert result.outputs[0].kind == "video"
-    assert httpx.get(result.outputs[0].url).content[4:8] == b"ftyp"
+    assert cdn.get(result.outputs[0].url).content[4:8] == b"ftyp"
 
 
 def test_failed_and_system_errors_read_as_failed_with_the_reason(simulator, conn):
@@ -169,10 +170,10 @@ def test_a_generation_on_a_pixazo_account_is_confirmed_after_its_callback(live_s
     settings.PUBLIC_BASE_URL = live_server.url
     account = ProviderAccount.objects.create(name="pixazo", surface="pixazo", base_url=simulator.url + "/pixazo",
                                              key_secret=KEY)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "a green bicycle", "aspect_ratio": "3:4",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 11},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "a green bicycle", "aspect_ratio": "3:4",
+                                        "resolution": "720p", "batch_size": 1, "seed": 11},
+                                account=account)
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == "queued"

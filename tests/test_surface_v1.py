@@ -13,10 +13,11 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from generations import higgsfield, tasks, webhooks
+from generations import higgsfield, pipeline, tasks, webhooks
 from generations.archive import ffmpeg_exe
 from generations.higgsfield import v1
 from generations.models import Generation, ProviderAccount, WebhookDelivery
+from tests import cdn
 from tests.conftest import SIM_KEY, SIM_SECRET
 
 
@@ -60,8 +61,8 @@ def test_a_soul_batch_of_four_gives_four_images_each_with_a_preview(simulator, c
     assert len(result.outputs) == 4
     first = result.outputs[0]
     assert first.kind == "image"
-    full = httpx.get(first.url)
-    preview = httpx.get(first.preview_url)
+    full = cdn.get(first.url)
+    preview = cdn.get(first.preview_url)
     assert Image.open(io.BytesIO(full.content)).size == (864, 1536)  # 1152x2048 rendered at 720p
     assert preview.headers["content-type"] == "image/webp"
     assert len(result.raw["jobs"]) == 4
@@ -72,7 +73,7 @@ def test_a_model_api_soul_request_is_translated_for_a_v1_account(simulator, conn
                                 {"prompt": "a tram", "aspect_ratio": "1:1", "resolution": "1080p", "batch_size": 1})
     result = finished(simulator, conn, receipt)
     assert result.raw["input_params"]["width"] == 1536
-    assert Image.open(io.BytesIO(httpx.get(result.outputs[0].url).content)).size == (1536, 1536)
+    assert Image.open(io.BytesIO(cdn.get(result.outputs[0].url).content)).size == (1536, 1536)
 
 
 def test_a_failed_job_set_reads_as_failed(simulator, conn):
@@ -126,9 +127,9 @@ def test_dop_animates_the_given_start_image_into_an_mp4(simulator, conn):
     result = finished(simulator, conn, receipt)
     video = result.outputs[0]
     assert video.kind == "video"
-    body = httpx.get(video.url).content
+    body = cdn.get(video.url).content
     assert body[4:8] == b"ftyp"
-    assert Image.open(io.BytesIO(httpx.get(video.preview_url).content)).format == "WEBP"
+    assert Image.open(io.BytesIO(cdn.get(video.preview_url).content)).format == "WEBP"
     assert result.raw["type"] == "image2video"
 
 
@@ -140,7 +141,7 @@ def test_speak_returns_a_video_with_the_given_audio(simulator, conn):
         "input_image": {"type": "image_url", "image_url": "https://example.com/avatar.jpg"},
         "input_audio": {"type": "audio_url", "audio_url": audio_url}})
     result = finished(simulator, conn, receipt)
-    data = httpx.get(result.outputs[0].url, timeout=60).content
+    data = cdn.get(result.outputs[0].url, timeout=60).content
     assert data[4:8] == b"ftyp"
     assert b"mp4a" in data  # an AAC audio track
     assert "Duration: 00:00:01" in probe(data)  # as long as the one-second WAV, not the 4 s stand-in tone
@@ -211,10 +212,10 @@ def test_a_generation_on_a_v1_account_ends_archived_via_the_legacy_webhook(live_
     settings.PUBLIC_BASE_URL = live_server.url
     account = ProviderAccount.objects.create(name="legacy", surface="v1", base_url=simulator.url,
                                              key_id=SIM_KEY, key_secret=SIM_SECRET)
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "an orange tram", "aspect_ratio": "3:4",
-                                                  "resolution": "720p", "batch_size": 1, "seed": 5},
-                                          account=account)
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "an orange tram", "aspect_ratio": "3:4",
+                                        "resolution": "720p", "batch_size": 1, "seed": 5},
+                                account=account)
     tasks.submit_generation(generation.pk)
     generation.refresh_from_db()
     assert generation.status == "queued"

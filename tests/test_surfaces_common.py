@@ -1,10 +1,10 @@
 """What every surface must survive, driven over real HTTP against the simulator:
 429 with Retry-After, 5xx then success, and outputs that expire."""
 
-import httpx
 import pytest
 
 from generations import higgsfield
+from tests import cdn
 from tests.conftest import SIM_KEY, SIM_SECRET
 
 SURFACES = {
@@ -51,6 +51,6 @@ def test_outputs_stop_working_after_they_expire(surface):
     simulator.advance_clock(10)
     result = higgsfield.status(conn, receipt.request_id)
     url = result.outputs[0].url
-    assert httpx.get(url).status_code == 200
+    assert cdn.get(url).status_code == 200
     simulator.advance_clock(simulator.config.retention_seconds + 60)
-    assert httpx.get(url).status_code == 404
+    assert cdn.get(url).status_code == 404

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from generations import tasks
+from generations import pipeline, tasks
 from generations.models import Generation
 
 
@@ -108,14 +108,14 @@ def test_finished_jobs_never_move_again(generation):
 
 def test_the_sweeper_enqueues_each_due_step_once(generation, simulator, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(tasks, "enqueue", lambda step, pk: enqueued.append(step))
+    monkeypatch.setattr(pipeline, "enqueue", lambda step, pk: enqueued.append(step))
     Generation.objects.filter(pk=generation.pk).update(next_action_at="2000-01-01T00:00Z")
     from django.db import transaction
 
     with transaction.atomic():
-        assert tasks.dispatch_due() == 1
+        assert pipeline.dispatch_due() == 1
     with transaction.atomic():
-        assert tasks.dispatch_due() == 0  # claimed: not due again until the claim lapses
+        assert pipeline.dispatch_due() == 0  # claimed: not due again until the claim lapses
 
 
 def test_the_scheduled_sweep_is_one_pass_and_frees_its_worker(generation, monkeypatch):
@@ -129,7 +129,7 @@ def test_the_worker_commands_sweeper_runs_while_its_cluster_runs_and_outlives_a_
     from generations.management.commands import worker
 
     passes, sleeps = [], []
-    real = tasks.dispatch_due
+    real = pipeline.dispatch_due
 
     def dispatch_due():
         passes.append(1)
@@ -137,7 +137,7 @@ def test_the_worker_commands_sweeper_runs_while_its_cluster_runs_and_outlives_a_
             raise RuntimeError("database is locked")
         return real()
 
-    monkeypatch.setattr(tasks, "dispatch_due", dispatch_due)
+    monkeypatch.setattr(pipeline, "dispatch_due", dispatch_due)
     monkeypatch.setattr(tasks.time, "sleep", sleeps.append)
     monkeypatch.setattr(worker.time, "sleep", sleeps.append)
     Generation.objects.filter(pk=generation.pk).update(next_action_at="2000-01-01T00:00Z")

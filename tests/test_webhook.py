@@ -30,7 +30,7 @@ def post(client, body, headers):
 
 def test_a_valid_delivery_records_the_result(client, queued, monkeypatch, django_capture_on_commit_callbacks):
     kicked = []
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: kicked.append(step))
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: kicked.append(step))
     payload = {"status": "completed", "request_id": "req-1", "images": [{"url": "https://cdn.example/a.png"}]}
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, *signed(payload))
@@ -69,7 +69,7 @@ def test_unsigned_delivery_is_refused(client, queued):
 
 
 def test_a_replayed_delivery_changes_nothing(client, queued, monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     body, headers = signed({"status": "failed", "request_id": "req-1", "error": "first"})
     assert post(client, body, headers).content == b"ok"
     assert post(client, body, headers).content == b"duplicate"
@@ -86,7 +86,7 @@ def test_the_previous_secret_still_verifies_during_rotation(client, queued, sett
 
 
 def test_a_late_in_progress_after_completion_is_ignored(client, queued, monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     post(client, *signed({"status": "completed", "request_id": "req-1", "images": []}, msg_id="m1"))
     post(client, *signed({"status": "in_progress", "request_id": "req-1"}, msg_id="m2"))
     queued.refresh_from_db()
@@ -97,7 +97,7 @@ def test_a_delivery_before_the_request_id_is_saved_is_applied_later(client, alic
     """The provider can answer the webhook faster than the submit task saves its answer."""
     generation = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
                                            params={"prompt": "p"}, account=account)
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     from generations import higgsfield, tasks
 
     monkeypatch.setattr(tasks.higgsfield, "submit", lambda *a, **k: higgsfield.Receipt("req-early"))

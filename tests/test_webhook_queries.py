@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.conf import Conf
 
-from generations import tasks
+from generations import pipeline
 from generations.models import Generation, WebhookDelivery
 from higgsweb import ledger
 from higgsweb.models import LedgerEntry, Notification
@@ -20,14 +20,14 @@ COMPLETED = {"status": "completed", "request_id": "req-1",
 @pytest.fixture
 def running(db, alice, project, account, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)  # tasks go to the broker, as in production
-    real_async_task = tasks.async_task
+    real_async_task = pipeline.async_task
 
     def recorded(*args, **kwargs):
         QUEUED.append(kwargs["task_name"])
         return real_async_task(*args, **kwargs)
 
     QUEUED.clear()
-    monkeypatch.setattr(tasks, "async_task", recorded)
+    monkeypatch.setattr(pipeline, "async_task", recorded)
     generation = Generation.objects.create(owner=alice, project=project, account=account,
                                            model_id="higgsfield-ai/soul/standard", params={"prompt": "p"},
                                            status="in_progress", request_id="req-1")
@@ -105,7 +105,7 @@ def test_a_report_checked_against_a_stale_read_of_the_job_is_still_refused(
     """The job is read before the write transaction; if a poll completed it in between, a
     late 'failed' must not move it back or refund it."""
     stale = Generation.objects.select_related("owner").get(pk=running.pk)
-    monkeypatch.setattr("generations.tasks._by_request_id", lambda request_id: stale)
+    monkeypatch.setattr("generations.pipeline._by_request_id", lambda request_id: stale)
     with django_capture_on_commit_callbacks(execute=True):
         Generation.objects.get(pk=running.pk).advance("completed", "poll")
         response = post(client, {"status": "failed", "request_id": "req-1", "error": "late"})

@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 CREATE = """
-from generations.models import Generation
+from generations import pipeline
 from higgsweb.models import Project, User
 user = User.objects.create_user("kim", password="pw-kim-1234", role="member")
 project = Project.objects.create(name="Crash test")
-g = Generation.objects.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
+g = pipeline.start(owner=user, project=project, model_id="higgsfield-ai/soul/standard",
     params={"prompt": "a lantern", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 4, "seed": 9})
 print(g.pk)
 """
@@ -72,11 +72,12 @@ class Database:
 @pytest.fixture
 def world(tmp_path):
     sim = Simulator(Config(keys={"sim-key": "sim-secret"}, webhook_secrets=[WEBHOOK_SECRET],
-                           queue_seconds=0.2, run_seconds=0.3, webhook_attempts=1))
+                           queue_seconds=0.2, run_seconds=0.3, webhook_attempts=1,
+                           allow_loopback_webhooks=True))
     server = SimulatorServer(sim).start()
     db = Database(tmp_path)
     env = {**os.environ, **db.env, "MEDIA_ROOT": str(tmp_path / "media"), "HIGGSFIELD_API_KEY": "",
-           "SIMULATOR_URL": server.url, "HIGGSFIELD_BASE_URL": server.url,
+           "SIMULATOR_URL": server.url, "HIGGSFIELD_BASE_URL": server.url, "HIGGSFIELD_ALLOW_LOCAL_MEDIA": "true",
            "HIGGSFIELD_WEBHOOK_SECRET": WEBHOOK_SECRET, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
            "Q_NAME": "crash-" + uuid.uuid4().hex[:8], "Q_WORKERS": "2", "Q_TIMEOUT": "8", "Q_RETRY": "12",
            "PIPELINE_CLAIM_SECONDS": "3", "DJANGO_SETTINGS_MODULE": "higgsweb.settings"}

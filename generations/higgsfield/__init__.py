@@ -27,7 +27,7 @@ from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
 
 __all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
            "balance", "cancel", "check_key", "delete", "estimate", "list_models", "parse_result", "status", "submit",
-           "supports_idempotency", "supports_upload", "upload",
+           "supports_estimate", "supports_idempotency", "supports_upload", "upload",
            "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
            "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
 
@@ -72,6 +72,11 @@ def check_key(conn):
 def supports_upload(conn):
     """Whether the surface has its own upload flow for job inputs."""
     return hasattr(_surface(conn), "upload")
+
+
+def supports_estimate(conn):
+    """Whether the surface prices a job body itself (`/estimate`)."""
+    return hasattr(_surface(conn), "estimate")
 
 
 def supports_idempotency(conn):

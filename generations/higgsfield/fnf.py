@@ -74,6 +74,12 @@ def dop_params(model, payload):
 
 
 def parse_status(body):
+    """A job set; or the `/jobs/v2/…` answer `{id: workspace, job_sets: [{id, jobs}]}` (its first
+    job set); or one job's `/jobs/{id}/status` `{id, status, job_set_type}`."""
+    if isinstance(body.get("job_sets"), list) and body["job_sets"]:
+        body = body["job_sets"][0]
+    elif "jobs" not in body and "status" in body:
+        body = {"id": body.get("id"), "type": body.get("job_set_type", ""), "jobs": [body]}
     return parse_jobset(body, default_kind="video" if "video" in str(body.get("type", "")) else "image")
 
 
@@ -110,6 +116,8 @@ def upload(conn, data, content_type, *, filename=None, transport=None):
     """The three-step upload: create the media, PUT the bytes to its presigned URL
     (no credentials), confirm. Returns the media's permanent URL."""
     _, media = _call(conn, "POST", "/media", json={"content_type": content_type}, transport=transport)
+    if isinstance(media, list):  # the batch form (`/media/batch`) answers a list of the same objects
+        media = media[0] if media else {}
     request(conn, "PUT", media["upload_url"], content=data, headers={"Content-Type": content_type},
             authenticated=False, expect_json=False, transport=transport)
     extension = content_type.rsplit("/", 1)[-1]

@@ -10,12 +10,10 @@ An empty wallet shows up as 402; there is no balance endpoint. Error bodies are
 `{"error": ..., "message": ...}`.
 """
 
-from urllib.parse import urlsplit
-
 from . import errors
 from .client import request
 from .model_api import parse_time
-from .results import COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result
+from .results import COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result, kind_of
 
 API_PREFIX = "/ai-model-api/v1"
 SOUL = "generateSoul"
@@ -24,7 +22,6 @@ STATUSES = {"QUEUED": QUEUED, "PROCESSING": IN_PROGRESS, "COMPLETED": COMPLETED,
             "ERROR": FAILED}
 SIZE_FOR_ASPECT = {"1:1": "1536x1536", "3:4": "1536x2048", "4:3": "1536x1152", "2:3": "1088x1632",
                    "3:2": "1632x1088", "9:16": "1152x2048", "16:9": "2048x1152"}
-KIND_FOR_EXTENSION = {"mp4": "video", "mov": "video", "webm": "video", "wav": "audio", "mp3": "audio"}
 
 
 def root(conn):
@@ -46,14 +43,6 @@ def native(model_id, payload):
     return model_id.strip("/").rsplit("/", 1)[-1], payload
 
 
-def _kind(url, media_type):
-    major = (media_type or "").split("/", 1)[0]
-    if major in ("image", "video", "audio"):
-        return major
-    extension = urlsplit(url).path.rsplit(".", 1)[-1].lower()
-    return KIND_FOR_EXTENSION.get(extension, "image")
-
-
 def parse_status(body):
     raw_status = str(body.get("status", "")).upper()
     status = STATUSES.get(raw_status, QUEUED)
@@ -68,7 +57,7 @@ def parse_status(body):
     urls = output.get("media_url") or []
     if isinstance(urls, str):
         urls = [urls]
-    outputs = [Output(_kind(url, output.get("media_type")), url) for url in urls] if status == COMPLETED else []
+    outputs = [Output(kind_of(output.get("media_type"), url), url) for url in urls] if status == COMPLETED else []
     return Result(request_id=str(body.get("request_id", "")), status=status, outputs=outputs, error=error,
                   expires_at=parse_time(body.get("expires_at")), raw=body)
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 QUEUED = "queued"
 IN_PROGRESS = "in_progress"
@@ -11,6 +12,20 @@ FAILED = "failed"
 NSFW = "nsfw"
 CANCELED = "canceled"
 TERMINAL = frozenset({COMPLETED, FAILED, NSFW, CANCELED})
+KINDS = ("image", "video", "audio")
+KIND_FOR_EXTENSION = {"png": "image", "jpg": "image", "jpeg": "image", "webp": "image", "gif": "image",
+                      "mp4": "video", "mov": "video", "webm": "video", "wav": "audio", "mp3": "audio"}
+
+
+def kind_of(label, url="", default="image"):
+    """image, video or audio from what a surface says about an output: a kind ("image"), a
+    MIME type ("image/png"), or nothing useful ("application/octet-stream"), then the URL's
+    extension, then `default`. Provisional: the archive decides from the file's bytes."""
+    major = str(label or "").strip().lower().split("/", 1)[0]
+    if major in KINDS:
+        return major
+    extension = urlsplit(url or "").path.rsplit(".", 1)[-1].lower()
+    return KIND_FOR_EXTENSION.get(extension, default)
 
 
 @dataclass(frozen=True)

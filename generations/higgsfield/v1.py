@@ -9,7 +9,7 @@ JobSet whose `jobs[]` (one per output) carry `results.min` (preview) and `result
 from . import errors, model_api
 from .client import request
 from .model_api import parse_time
-from .results import CANCELED, COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result
+from .results import CANCELED, COMPLETED, FAILED, IN_PROGRESS, NSFW, QUEUED, Output, Receipt, Result, kind_of
 
 SOUL_PATH = "v1/text2image/soul"
 DOP_PATH = "v1/image2video/dop"
@@ -67,7 +67,7 @@ def parse_jobset(body, default_kind="image"):
         raw = results.get("raw") or job.get("result") or {}
         preview = results.get("min") or {}
         if raw.get("url"):
-            outputs.append(Output(raw.get("type") or kind, raw["url"], preview.get("url")))
+            outputs.append(Output(kind_of(raw.get("type"), raw["url"], kind), raw["url"], preview.get("url")))
     status = aggregate(statuses)
     error = "; ".join(dict.fromkeys(problems))
     if status == FAILED and not error:
@@ -76,7 +76,25 @@ def parse_jobset(body, default_kind="image"):
                   expires_at=parse_time(body.get("expires_at")), raw=body)
 
 
+def parse_generation_results(body):
+    """`GET /api/generation-results?id=` as a published guide shows it (shared/seeds/004):
+    `{id, status: pending|processing|completed|failed, results: [{type, url}],
+    retention_expires_at}`."""
+    status = JOB_STATUSES.get(str(body.get("status", "")).lower(), QUEUED)
+    items = [item for item in body.get("results") or [] if isinstance(item, dict) and item.get("url")]
+    outputs = [Output(kind_of(item.get("type"), item["url"]), item["url"]) for item in items] \
+        if status == COMPLETED else []
+    error = str(body.get("error") or "")
+    if status == FAILED and not error:
+        error = "The provider reported the job as failed."
+    return Result(request_id=str(body.get("id", "")), status=status, outputs=outputs, error=error,
+                  expires_at=parse_time(body.get("retention_expires_at") or body.get("expires_at")), raw=body)
+
+
 def parse_status(body):
+    """A JobSet, or the flat generation-results shape (a `results` list and no `jobs`)."""
+    if "jobs" not in body and isinstance(body.get("results"), list):
+        return parse_generation_results(body)
     return parse_jobset(body)
 
 
@@ -99,6 +117,12 @@ def submit(conn, model_path, payload, *, idempotency_key=None, webhook_url=None,
 def status(conn, request_id, *, transport=None):
     _, body = request(conn, "GET", f"/v1/job-sets/{request_id}", retries=2, transport=transport)
     return parse_status(body or {})
+
+
+def generation_results(conn, job_id, *, transport=None):
+    """`GET /api/generation-results?id=` (shared/seeds/004), as a normalised Result."""
+    _, body = request(conn, "GET", "/api/generation-results", params={"id": job_id}, retries=2, transport=transport)
+    return parse_generation_results(body or {})
 
 
 def cancel(conn, request_id, *, transport=None):

@@ -3,6 +3,7 @@ from functools import cache
 
 from django import template
 from django.urls import get_script_prefix, reverse
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -62,3 +63,11 @@ def credits(value):
 @register.filter
 def usd(value):
     return f"${value:.3f}".rstrip("0").rstrip(".") if value < 1 else f"${value:.2f}"
+
+
+@register.filter
+def price_source(quote):
+    """Where a cost figure comes from: "list price", or "provider estimate, 5 minutes ago"."""
+    if quote is None or getattr(quote, "source", "list") != "provider" or not quote.fetched_at:
+        return "list price"
+    return f"provider estimate, {timesince(quote.fetched_at)} ago"

@@ -3,9 +3,11 @@ media, webhooks. Surfaces (modules in this package) add routes to `app.router`."
 
 import hashlib
 import io
+import ipaddress
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 import urllib.error
@@ -15,11 +17,13 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
 from . import media
 from .catalogue import SOUL_SIZES  # noqa: F401  (re-exported for surface modules)
+from .jobs import SURFACE_NOTIFIERS
 from .server import Response, Router, detail, json_response
 
 log = logging.getLogger("higgsweb.simulator")
@@ -49,54 +53,31 @@ class Config:
     blocked_models: set = field(default_factory=set)  # → 423
     disabled_models: set = field(default_factory=set)  # → 503 model_disabled
     upload_ttl_seconds: float = 3600
+    # Where output files are served from: "" = the simulator's own origin (plain http on
+    # loopback, for `make run`); an https origin such as "https://media.sim-cdn.test" when a
+    # TLS listener serves the media under that name (SimulatorServer(media_ssl=…)), as the
+    # real service's CDN does.
+    media_origin: str = ""
+    # The service refuses a submit whose webhook URL is not https, resolves to a non-public
+    # address or carries credentials (PROTOCOL.md §2.6). This switch also accepts http(s)
+    # URLs on loopback, so the local demo (`make run`) and tests get their webhooks.
+    allow_loopback_webhooks: bool = False
+    # Send deliveries without Standard Webhooks headers, as the service does before the
+    # account's whsec_ secret is first revealed.
+    webhook_unsigned: bool = False
+    # How job-set results (v1, fnf) and Pixazo label their outputs, each documented somewhere:
+    # "kind" (`type: "image"`), "mime" (`type: "image/png"`, seed 004), "opaque"
+    # (`application/octet-stream` and files named `output.ext`, as Pixazo shows).
+    result_types: str = "kind"
+    # Host name → addresses, consulted before DNS when checking webhook URLs (tests name
+    # public-looking hosts this way without a resolver).
+    dns: dict = field(default_factory=dict)
     # Fault switches (the admin page and tests flip these). Bursts count down per request.
     faults: dict = field(default_factory=lambda: {
         "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
         "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "status_429_burst": 0,
         "submit_5xx_burst": 0, "submit_429_burst": 0, "upload_unavailable": False,
         "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0})
-
-
-@dataclass
-class Job:
-    request_id: str
-    model_id: str
-    account: str
-    payload: dict
-    origin: str
-    created: float
-    outcome: str = "completed"  # what the job ends as if not canceled
-    error: str = ""
-    kind: str = "image"
-    outputs: list = field(default_factory=list)  # [(kind, width, height, index)]
-    webhook_url: str = ""
-    webhook_secret: str = ""  # legacy v1 echo
-    surface: str = "model_api"
-    canceled_at: float | None = None
-    deleted: bool = False
-    expires_after: float | None = None
-    notified: bool = False
-    extra: dict = field(default_factory=dict)
-
-    def status(self, sim, now=None):
-        now = sim.now() if now is None else now
-        if self.canceled_at is not None:
-            return "canceled"
-        queue_until = self.created + sim.config.queue_seconds + self.extra.get("wait", 0.0)
-        if now < queue_until:
-            return "queued"
-        if now < queue_until + sim.config.run_seconds:
-            return "in_progress"
-        return self.outcome
-
-    def finished_at(self, sim):
-        if self.canceled_at is not None:
-            return self.canceled_at
-        return self.created + sim.config.queue_seconds + self.extra.get("wait", 0.0) + sim.config.run_seconds
-
-    def expires_at(self, sim):
-        retention = self.expires_after or sim.config.retention_seconds
-        return self.finished_at(sim) + retention
 
 
 class Simulator:
@@ -118,7 +99,7 @@ class Simulator:
         self.uploads = {}  # upload id → Upload
         self.stopping = threading.Event()
         self.threads = []
-        from . import control, fnf, library, model_api, pixazo, uploads, v1  # surfaces register their routes
+        from . import control, fnf, library, model_api, pixazo, seed_api, uploads, v1  # surfaces register routes
 
         control.register(self)
         uploads.register(self)
@@ -126,6 +107,7 @@ class Simulator:
         v1.register(self)  # the other surfaces come before the Model API's catch-all POST /{model_id}
         fnf.register(self)
         pixazo.register(self)
+        seed_api.register(self)
         model_api.register(self)
 
     # --- clock -------------------------------------------------------------------
@@ -176,6 +158,28 @@ class Simulator:
                 self.config.faults[name] -= 1
                 return True
         return False
+
+    # --- webhook URLs -----------------------------------------------------------------
+    def webhook_refusal(self, url):
+        """Why the service would refuse `url` as a webhook URL (PROTOCOL.md §2.6), or ""."""
+        parts = urlsplit(url)
+        if parts.username or parts.password:
+            return "Webhook URL must not carry credentials"
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "Webhook URL must be an https URL"
+        try:
+            names = self.config.dns.get(parts.hostname) or [
+                info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)]
+            addresses = {ipaddress.ip_address(name.split("%", 1)[0]) for name in names}
+        except (OSError, UnicodeError, ValueError):
+            return "Webhook URL host could not be resolved"
+        if self.config.allow_loopback_webhooks and all(_loopback(a) for a in addresses):
+            return ""
+        if parts.scheme != "https":
+            return "Webhook URL must be an https URL"
+        if not all(_public(a) for a in addresses):
+            return "Webhook URL must resolve only to public addresses"
+        return ""
 
     # --- credits -------------------------------------------------------------------
     def balance(self, account):
@@ -269,13 +273,31 @@ class Simulator:
             return None
         return job
 
+    def media_base(self, origin):
+        """The origin output files are served from, for a request that came to `origin`."""
+        return self.config.media_origin.rstrip("/") or origin
+
     def output_urls(self, job, variant="raw"):
         urls = []
+        base = self.media_base(job.origin)
         for kind, _width, _height, index in job.outputs:
             ext = {"image": job.extra.get("image_format", "png"), "video": "mp4", "audio": "wav"}[kind]
             suffix = "_min.webp" if variant == "min" and kind == "image" else f".{ext}"
-            urls.append((kind, f"{job.origin}/_media/{job.request_id}/{index}{suffix}"))
+            if self.config.result_types == "opaque" and variant == "raw":
+                suffix = "/output.ext"  # no extension to go by, served as application/octet-stream
+            urls.append((kind, f"{base}/_media/{job.request_id}/{index}{suffix}"))
         return urls
+
+    def result_type(self, job, kind, variant="raw"):
+        """How a result's `type` reads under `result_types` (kind, MIME type or opaque)."""
+        mode = self.config.result_types
+        if mode == "opaque":
+            return "application/octet-stream"
+        if mode != "mime":
+            return kind
+        if kind == "image":
+            return "image/webp" if variant == "min" else f"image/{job.extra.get('image_format', 'png')}"
+        return "image/webp" if variant == "min" else {"video": "video/mp4", "audio": "audio/wav"}[kind]
 
     def media_bytes(self, request_id, index, variant):
         """Render (and cache) one output file; None if unknown or expired."""
@@ -344,6 +366,8 @@ class Simulator:
         self.media_requests += 1
         time.sleep(float(self.config.faults.get("media_delay_seconds") or 0))
         name = request.params["name"]
+        if request.params.get("opaque"):
+            name = f"{name}.bin"
         index_part, _, ext = name.partition(".")
         variant = "min" if index_part.endswith("_min") else "raw"
         try:
@@ -354,12 +378,14 @@ class Simulator:
         if found is None:
             return detail("Not Found", 404)
         body, content_type = found
+        if request.params.get("opaque"):
+            content_type = "application/octet-stream"
         return Response(200, body, content_type, {"Cache-Control": "private, max-age=600"})
 
     # --- webhooks ------------------------------------------------------------------
     def sign_headers(self, body):
         headers = {"Content-Type": "application/json"}
-        if self.config.webhook_secrets:
+        if self.config.webhook_secrets and not self.config.webhook_unsigned:
             msg_id = "msg_" + uuid.uuid4().hex
             stamp = datetime.now(UTC)
             signatures = [Webhook(secret).sign(msg_id, stamp, body.decode()) for secret in self.config.webhook_secrets]
@@ -462,5 +488,19 @@ class Simulator:
         self.stopping.set()
 
 
-# surface name → function(sim, job) that sends its webhook; surfaces add themselves.
-SURFACE_NOTIFIERS = {}
+def _embedded_ipv4(address):
+    if address.version == 6:
+        return address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+    return None
+
+
+def _loopback(address):
+    return address.is_loopback or bool((inner := _embedded_ipv4(address)) and inner.is_loopback)
+
+
+def _public(address):
+    inner = _embedded_ipv4(address)
+    if inner is not None and not _public(inner):
+        return False
+    return address.is_global and not (address.is_multicast or address.is_reserved or address.is_link_local)
+

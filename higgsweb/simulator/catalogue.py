@@ -1,12 +1,12 @@
 """What each model path is (image or video, which operation), what it costs, and
 what it outputs — derived from the two data files so every path they define is known.
-Prices are the list figures of PROTOCOL.md §3.8 (1 credit = $0.0625)."""
+What a request costs comes from the one price table (generations/prices.json, the list
+figures of PROTOCOL.md §3.8), which the app's estimates read as well."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from generations import pricing
 
 from . import schemas
 
-USD_PER_CREDIT = Decimal("0.0625")
 VIDEO_HINTS = ("video", "dop/", "veo3", "speak", "hailuo", "sora", "seedance", "wan-", "kling")
 EDIT_HINTS = ("edit", "remix", "reference", "image-to-image")
 
@@ -21,33 +21,6 @@ SOUL_SIZES = {
 # the simulator never renders 4K placeholders.
 LONG_SIDE = {"1k": 1024, "2k": 2048, "2K": 2048, "4K": 2048, "1600p": 1600}
 VIDEO_LONG_SIDE = 640  # videos are small on purpose: they are rendered on demand
-
-# Credits per output image.
-IMAGE_CREDITS = {
-    "higgsfield-ai/soul/standard": {"720p": Decimal("1.5"), "1080p": Decimal("3")},
-    "higgsfield-ai/soul/character": {"720p": Decimal("1.5"), "1080p": Decimal("3")},
-    "higgsfield-ai/soul/reference": {"720p": Decimal("1.5"), "1080p": Decimal("3")},
-    "higgsfield-ai/soul/v2/standard": {"720p": Decimal("0.064"), "1080p": Decimal("0.096")},
-    "higgsfield-ai/soul/cinema": {"720p": Decimal("0.064"), "1080p": Decimal("0.096")},
-    "alibaba/qwen-image-3/edit": {None: Decimal("1.2")},
-    "xai/grok-imagine-image-2.0": {None: Decimal("0.96")},
-}
-# Credits per clip, whatever its length.
-CLIP_CREDITS = {
-    "higgsfield-ai/dop/lite": Decimal("2"),
-    "higgsfield-ai/dop/turbo": Decimal("6.5"),
-    "higgsfield-ai/dop/standard": Decimal("9"),
-    "kling-video/v2.5-turbo/pro/image-to-video": Decimal("4.768"),
-    "kling-video/v2.5-turbo/pro/text-to-video": Decimal("4.768"),
-}
-# Credits per second of video, by resolution.
-SECOND_CREDITS = {
-    "bytedance/seedance-2.5/": {"480p": Decimal("3.296"), "720p": Decimal("7.392"), "1080p": Decimal("18.192")},
-    "kling-video/v3.0/": {None: Decimal("1.5232")},
-}
-DEFAULT_IMAGE_CREDITS = Decimal("2")
-DEFAULT_SECOND_CREDITS = Decimal("1.6")
-
 
 def output_type(model_id):
     return "video" if any(hint in model_id for hint in VIDEO_HINTS) else "image"
@@ -100,26 +73,12 @@ def with_defaults(model_id, payload):
 
 
 def estimate(model_id, payload):
-    """Credits this request costs, as a Decimal with three places."""
-    payload = with_defaults(model_id, payload)
-    resolution = payload.get("resolution")
-    if output_type(model_id) == "image":
-        table = IMAGE_CREDITS.get(model_id, {})
-        unit = table.get(resolution) or table.get(None) or (max(table.values()) if table else DEFAULT_IMAGE_CREDITS)
-        credits = unit * count(payload)
-    elif model_id in CLIP_CREDITS:
-        credits = CLIP_CREDITS[model_id]
-    else:
-        table = next((t for prefix, t in SECOND_CREDITS.items() if model_id.startswith(prefix)), {})
-        unit = table.get(resolution) or table.get(None) or DEFAULT_SECOND_CREDITS
-        credits = unit * seconds(payload)
-        if payload.get("sound", "off") == "on" or payload.get("generate_audio") is True:
-            credits *= Decimal("1.5")
-    return credits.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    """Credits this request costs: the one price table the app's estimates read too."""
+    return pricing.list_price(model_id, with_defaults(model_id, payload), output_type(model_id))
 
 
 def usd(credits):
-    return (Decimal(credits) * USD_PER_CREDIT).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    return pricing.credits_to_usd(credits)
 
 
 def _aspect_size(aspect, long_side):

@@ -23,7 +23,17 @@ SETTINGS = {
     "concurrency_mode": lambda value: value if value in ("reject", "queue") else "reject",
     "blocked_models": lambda value: _model_set(value), "disabled_models": lambda value: _model_set(value),
     "starting_credits": lambda value: Decimal(str(value)),
+    "allow_loopback_webhooks": lambda value: _flag(value), "webhook_unsigned": lambda value: _flag(value),
+    "media_origin": lambda value: str(value or "").strip().rstrip("/"),
+    "result_types": lambda value: value if value in ("kind", "mime", "opaque") else "kind",
 }
+
+
+CHOICES = {"concurrency_mode": ("reject", "queue"), "result_types": ("kind", "mime", "opaque")}
+
+
+def _flag(value):
+    return value in (True, "on", "true", "True", "1", 1)
 
 
 def _model_set(value):
@@ -69,9 +79,12 @@ def _answer(sim, from_form):
 def apply_config(sim, changes, from_form=False):
     """Set fault switches and settings; returns an error message or None."""
     faults = sim.config.faults
-    if from_form and changes.pop("form", "") == "faults":
-        # Unticked checkboxes are simply absent from a form post.
+    form = changes.pop("form", "") if from_form else ""
+    # Unticked checkboxes are simply absent from a form post.
+    if form == "faults":
         changes = changes | {name: name in changes for name, value in faults.items() if isinstance(value, bool)}
+    elif form == "settings":
+        changes = changes | {name: name in changes for name in SETTINGS if isinstance(getattr(sim.config, name), bool)}
     with sim.lock:
         for name, value in changes.items():
             if name in faults:
@@ -149,9 +162,9 @@ def _input(name, value):
     if isinstance(value, list):
         return (f'<label>{escaped}<br><textarea name="{escaped}" rows="2" cols="40">'
                 f'{html.escape(chr(10).join(value))}</textarea></label>')
-    if name == "concurrency_mode":
+    if name in CHOICES:
         options = "".join(f'<option{" selected" if value == mode else ""}>{mode}</option>'
-                          for mode in ("reject", "queue"))
+                          for mode in CHOICES[name])
         return f'<label>{escaped} <select name="{escaped}">{options}</select></label>'
     return f'<label>{escaped} <input name="{escaped}" value="{html.escape(str(value))}" size="8"></label>'
 
@@ -179,7 +192,8 @@ form{{display:inline-block;vertical-align:top;margin-right:2rem}}</style>
 <section>
 <form method="post" action="/_sim/config"><h2>Fault switches</h2><input type="hidden" name="form" value="faults">
 <ul>{faults}</ul><button>Save faults</button></form>
-<form method="post" action="/_sim/config"><h2>Settings</h2><ul>{settings}</ul><button>Save settings</button></form>
+<form method="post" action="/_sim/config"><h2>Settings</h2>
+<input type="hidden" name="form" value="settings"><ul>{settings}</ul><button>Save settings</button></form>
 <form method="post" action="/_sim/clock"><h2>Clock</h2>
 <label>Advance by <input name="advance" value="60" size="6"> s</label> <button>Advance</button></form>
 </section>

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-from .app import Job
+from .jobs import Job
 from .server import Response, detail, json_response
 from .v1 import (
     check_fields,

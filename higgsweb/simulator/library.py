@@ -160,7 +160,7 @@ def register(sim):
         body = {"id": ref.id, "name": ref.name, "model_version": ref.model_version, "status": status,
                 "created_at": _iso(ref.created),
                 "thumbnail_url": None if listing or status != "completed"
-                else f"{request.origin}/_media/references/{ref.id}/thumbnail.webp"}
+                else f"{sim.media_base(request.origin)}/_media/references/{ref.id}/thumbnail.webp"}
         if not listing:
             body["reference_media"] = [{"id": str(uuid.uuid5(NS, f"{ref.id}:{i}")), "media_url": url}
                                        for i, url in enumerate(ref.image_urls)]

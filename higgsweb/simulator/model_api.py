@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from . import catalogue, schemas
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # 1–255 visible ASCII, no whitespace
@@ -48,6 +48,10 @@ def register(sim):
 
     @router.route("GET", r"/_media/(?P<request_id>[^/]+)/(?P<name>[^/]+)")
     def media_file(request):
+        return sim.serve_media(request)
+
+    @router.route("GET", r"/_media/(?P<request_id>[^/]+)/(?P<name>\d+)/(?P<opaque>output\.ext)")
+    def media_file_opaque(request):
         return sim.serve_media(request)
 
     @router.route("GET", r"/requests/(?P<request_id>[^/]+)/status")
@@ -137,9 +141,17 @@ def register(sim):
         if key is not None and not IDEMPOTENCY_KEY.match(key):
             header_errors.append({"type": "string_pattern_mismatch", "loc": ["header", "Idempotency-Key"],
                                   "msg": "Idempotency-Key must be 1-255 visible ASCII characters", "input": key})
+        webhook_url = request.query.get("hf_webhook", "")
+        if webhook_url and (refusal := sim.webhook_refusal(webhook_url)):
+            # The service refuses the submit; its status code is not documented (PROTOCOL.md §2.6).
+            header_errors.append({"type": "value_error", "loc": ["query", "hf_webhook"], "msg": refusal,
+                                  "input": webhook_url})
         if errors or header_errors:
             return detail(errors + header_errors, 422)
-        webhook_url = request.query.get("hf_webhook", "")
+        if model_id.startswith("higgsfield-ai/dop/") and payload.get("motions"):
+            # The live Model API fails any DoP request with non-empty motions (PROTOCOL.md §3.2, §10.9);
+            # nothing is created or charged.
+            return detail("Internal Server Error", 500)
         fingerprint = hashlib.sha256(json.dumps(
             [model_id, payload, webhook_url, expires_after], sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
@@ -207,8 +219,17 @@ def read_expires_after(sim, request):
     return float(seconds), []
 
 
+def webhook_body(sim, job):
+    """What a delivery carries: the status body, except that the documented failed and nsfw
+    deliveries are only `{status, request_id[, error]}` (PROTOCOL.md §2.6), with `expires_at`."""
+    body = status_body(sim, job)
+    if body["status"] in ("failed", "nsfw"):
+        body = {key: body[key] for key in ("status", "request_id", "error", "expires_at") if key in body}
+    return body
+
+
 def notify(sim, job):
-    sim.queue_webhook(job.webhook_url, status_body(sim, job))
+    sim.queue_webhook(job.webhook_url, webhook_body(sim, job))
 
 
 SURFACE_NOTIFIERS["model_api"] = notify

@@ -7,7 +7,7 @@ Auth `Ocp-Apim-Subscription-Key` from `sim.pixazo.keys`; 402 once the wallet is 
 import uuid
 from dataclasses import dataclass, field
 
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import json_response
 from .v1 import (
     SOUL_SIZES,
@@ -65,7 +65,9 @@ def status_body(sim, job):
         body["completed_at"] = body["updated_at"] = iso(job.finished_at(sim))
     if status == "completed":
         urls = [url for _, url in sim.output_urls(job)]
-        body["output"] = {"media_url": urls, "media_type": "video/mp4" if job.kind == "video" else "image/png"}
+        media_type = "application/octet-stream" if sim.config.result_types == "opaque" else (
+            "video/mp4" if job.kind == "video" else "image/png")
+        body["output"] = {"media_url": urls, "media_type": media_type}
     elif status == "nsfw":
         body["error"] = "NSFW content detected; the output was withheld"
     elif status == "failed":
@@ -100,6 +102,9 @@ def register(sim):
         if fault := sim.fault_response("submit", {"error": "Too Many Requests", "message": "Rate limit exceeded"}):
             return fault
         operation = request.params["operation"]
+        hook = request.headers.get("x-webhook-url", "")
+        if hook and (refusal := sim.webhook_refusal(hook)):
+            return error_body("Bad Request", f"X-Webhook-URL: {refusal}", 400)
         if operation not in OPERATIONS:
             return error_body("Model not found", f"Model 'ai-model-api/{operation}' not found or is disabled", 400)
         body = request.json()

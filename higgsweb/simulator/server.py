@@ -21,7 +21,7 @@ class Request:
         self.headers = {k.lower(): v for k, v in handler.headers.items()}
         self.body = body
         host = self.headers.get("host") or f"{handler.server.server_address[0]}:{handler.server.server_address[1]}"
-        self.origin = f"http://{host}"
+        self.origin = f"{getattr(handler.server, 'scheme', 'http')}://{host}"
         self.params = {}
         self.route = None
 
@@ -132,30 +132,54 @@ def make_handler(app):
 
 
 class SimulatorServer:
-    """Runs an app (anything with `.handle(request)`) on a port, in a background thread."""
+    """Runs an app (anything with `.handle(request)`) on a port, in a background thread.
+    With `media_ssl` (a server-side ssl.SSLContext) the same app is also served over https
+    on a second loopback port (`media_port`), as a CDN in front of its media would be."""
 
-    def __init__(self, app, host="127.0.0.1", port=0):
+    def __init__(self, app, host="127.0.0.1", port=0, media_ssl=None, media_port=0):
         self.app = app
         self.httpd = ThreadingHTTPServer((host, port), make_handler(app))
         self.httpd.daemon_threads = True
-        self.thread = None
+        self.media_httpd = None
+        if media_ssl is not None:
+            self.media_httpd = ThreadingHTTPServer((host, media_port), make_handler(app))
+            self.media_httpd.daemon_threads = True
+            self.media_httpd.scheme = "https"
+            # The handshake happens in the request's thread, not in the accepting loop.
+            self.media_httpd.socket = media_ssl.wrap_socket(self.media_httpd.socket, server_side=True,
+                                                            do_handshake_on_connect=False)
+        self.threads = []
 
     @property
     def url(self):
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def media_port(self):
+        return self.media_httpd.server_address[1] if self.media_httpd else None
+
+    def _serve(self, httpd, name):
+        thread = threading.Thread(target=httpd.serve_forever, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
     def start(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="simulator-http", daemon=True)
-        self.thread.start()
+        self._serve(self.httpd, "simulator-http")
+        if self.media_httpd:
+            self._serve(self.media_httpd, "simulator-media")
         self.app.start()
         return self
 
     def serve_forever(self):
         self.app.start()
+        if self.media_httpd:
+            self._serve(self.media_httpd, "simulator-media")
         self.httpd.serve_forever()
 
     def stop(self):
         self.app.stop()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for httpd in (self.httpd, self.media_httpd):
+            if httpd:
+                httpd.shutdown()
+                httpd.server_close()

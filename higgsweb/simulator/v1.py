@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from generations import pricing
+
 from . import media
-from .app import SURFACE_NOTIFIERS, Job
+from .jobs import SURFACE_NOTIFIERS, Job
 from .server import Response, detail, json_response
 
 log = logging.getLogger("higgsweb.simulator")
@@ -30,9 +32,6 @@ SOUL_SIZES = ["1152x2048", "2048x1152", "2048x1536", "1536x2048", "1344x2016", "
               "1680x1120", "2048x2048"]
 QUALITY_SCALE = {"720p": 0.75, "1080p": 1.0}  # 1536x1536 @720p → 1152x1152, as in the web app table
 DOP_MODELS = ("dop-lite", "dop-turbo", "dop-standard", "dop-preview")
-# Credits per job (PROTOCOL.md §3.8); Speak is not priced in the sources, so a guess.
-PRICES = {"soul": {"720p": 1.5, "1080p": 3.0}, "dop": {"dop-lite": 2.0, "dop-preview": 2.0, "dop-turbo": 6.5,
-                                                       "dop-standard": 9.0}, "speak": 10.0}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -169,10 +168,11 @@ def results_for(sim, job):
     found = []
     for (kind, raw_url), (_, min_url), spec in zip(raw, previews, job.outputs, strict=True):
         index = spec[3]
+        base = sim.media_base(job.origin)
         if kind != "image":
-            min_url = f"{job.origin}/_preview/{job.request_id}/{index}.webp"
+            min_url = f"{base}/_preview/{job.request_id}/{index}.webp"
         if job.extra.get("speak"):
-            raw_url = f"{job.origin}/_speak/{job.request_id}/{index}.mp4"
+            raw_url = f"{base}/_speak/{job.request_id}/{index}.mp4"
         found.append((kind, raw_url, min_url))
     return found
 
@@ -201,7 +201,8 @@ def jobset_body(sim, job, *, web_app=False):
         entry = {"id": job_id, "job_set_type": job.extra.get("type", ""), "status": shown, "results": None}
         if results:
             kind, raw_url, min_url = results[position]
-            entry["results"] = {"min": {"type": kind, "url": min_url}, "raw": {"type": kind, "url": raw_url}}
+            entry["results"] = {"min": {"type": sim.result_type(job, kind, "min"), "url": min_url},
+                                "raw": {"type": sim.result_type(job, kind), "url": raw_url}}
         if web_app:
             entry["result"] = {"url": results[position][1]} if results else None
             entry["error"] = (job.error or "Generation failed.") if status == "failed" else None
@@ -315,6 +316,10 @@ def register(sim):
             if webhook is not None:
                 errors += check_fields(webhook if isinstance(webhook, dict) else {},
                                        {"url": (True, text), "secret": (False, text)}, ("body", "webhook"))
+                url = webhook.get("url") if isinstance(webhook, dict) else None
+                if isinstance(url, str) and (refusal := sim.webhook_refusal(url)):
+                    errors.append({"type": "value_error", "loc": ["body", "webhook", "url"], "msg": refusal,
+                                   "input": url})
             if errors:
                 return detail(errors, 422)
             return create_job(sim, request, account, kind, params, webhook or {})
@@ -331,18 +336,18 @@ def create_job(sim, request, account, kind, params, webhook):
         scale = QUALITY_SCALE[params["quality"]]
         count = int(params.get("batch_size") or 1)
         outputs = [("image", int(width * scale), int(height * scale), i) for i in range(count)]
-        cost = PRICES["soul"][params["quality"]] * count
+        cost = float(pricing.list_price("v1/text2image/soul", params))
         extra = {"type": "text2image_soul",
                  "input_params": {**{k: v for k, v in params.items() if k != "width_and_height"},
                                   "width": width, "height": height}}
     elif kind == "dop":
         picture = open_image(fetch_loopback(params["input_images"][0]["image_url"]) or b"")
         outputs = [("video", *video_size(picture), 0)]
-        cost = PRICES["dop"][params["model"]]
+        cost = float(pricing.list_price("v1/image2video/dop", params, "video"))
         extra = {"type": "image2video", "start_image": picture, "seconds": 3}
     else:
         outputs = [("video", 640, 640, 0)]
-        cost = PRICES["speak"]
+        cost = float(pricing.list_price("v1/speak/higgsfield", params, "video"))
         extra = {"type": "speak_v2", "speak": True}
     with sim.lock:
         if sim.v1.credits is not None:

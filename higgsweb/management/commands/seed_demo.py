@@ -41,6 +41,7 @@ class Command(BaseCommand):
                       "created_by": User.objects.filter(username="member").first()})
         gallery.clients.add(client)
         if created:
-            finished = Generation.objects.filter(project=project, status="completed").order_by("-created_at")
+            finished = (Generation.objects.filter(project=project, status=Generation.Status.COMPLETED)
+                        .order_by("-created_at"))
             for generation in finished[:3]:
                 gallery.add(generation)

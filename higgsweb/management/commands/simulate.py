@@ -21,6 +21,13 @@ class Command(BaseCommand):
                             help="Bearer token the /fnf surface accepts (repeatable). Default: fnf-demo-token.")
         parser.add_argument("--pixazo-key", action="append", default=[], metavar="KEY",
                             help="Subscription key the /pixazo surface accepts (repeatable). Default: pixazo-demo-key.")
+        parser.add_argument("--allow-loopback-webhooks", action="store_true",
+                            help="Also accept http(s) webhook URLs on loopback (the local demo). Without it the "
+                                 "simulator refuses, as the service does, a webhook URL that is not https on a "
+                                 "public address.")
+        parser.add_argument("--unsigned-webhooks", action="store_true",
+                            help="Send Model API deliveries without signature headers, as the service does "
+                                 "before the account's whsec_ secret is first revealed.")
         parser.add_argument("--queue-seconds", type=float, default=0.5)
         parser.add_argument("--run-seconds", type=float, default=1.5)
 
@@ -33,7 +40,8 @@ class Command(BaseCommand):
             keys[key_id] = secret
         secrets = options["webhook_secret"] or [s for s in (settings.HIGGSFIELD_WEBHOOK_SECRET,) if s]
         config = Config(keys=keys, webhook_secrets=secrets, queue_seconds=options["queue_seconds"],
-                        run_seconds=options["run_seconds"])
+                        run_seconds=options["run_seconds"], allow_loopback_webhooks=options["allow_loopback_webhooks"],
+                        webhook_unsigned=options["unsigned_webhooks"])
         logging.basicConfig(level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s")
         sim = Simulator(config)
         sim.fnf.tokens = options["fnf_token"] or sim.fnf.tokens

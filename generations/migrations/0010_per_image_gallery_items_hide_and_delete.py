@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0008_gallery_index'),
+        ('generations', '0009_provider_estimates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
