@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from generations import prices
+
 DATA = Path(__file__).with_name("catalogue.json")
 MODES = [("text-to-image", "Text to image"), ("image-to-image", "Image to image"),
          ("image-to-video", "Image to video"), ("text-to-video", "Text to video"), ("speak", "Talking video")]
@@ -113,9 +115,7 @@ class Model:
     @property
     def cost(self):
         """This model's rule in the one price table (generations/prices.json)."""
-        from generations import pricing
-
-        return pricing.rule_for(self.id, self.output)
+        return prices.rule_for(self.id, self.output)
 
     def with_defaults(self, params):
         """`params` with this model's defaults for whatever is left out or empty."""
@@ -124,9 +124,7 @@ class Model:
 
     def estimate(self, params):
         """Credits by the list-price table (PROTOCOL.md §3.8), with this model's defaults."""
-        from generations import pricing
-
-        return pricing.list_price(self.id, self.with_defaults(params), self.output)
+        return prices.list_price(self.id, self.with_defaults(params), self.output)
 
     def body(self, params):
         """The request body for this model's surface: flat on the Model API, enveloped on v1."""

@@ -1,8 +1,7 @@
 """What a job costs, in credits (1 credit = $0.0625).
 
-One price table, `prices.json` (list prices of PROTOCOL.md §3.8, each entry citing its row), is
-read here for the studio's estimate and by the simulator for what it charges, so the two never
-disagree. Where the account's surface offers `/estimate`, the worker asks it
+The list price comes from the one price table (generations/prices.py, which the simulator
+charges by too). Where the account's surface offers `/estimate`, the worker asks it
 (`refresh_estimate`, and `refresh_estimates` on a schedule) and keeps the answers
 (ProviderEstimate); a quote then says whether its figure is the list price or the provider's
 estimate, and how old that is. Views never call the provider: a quote with no fresh estimate
@@ -14,12 +13,10 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from pathlib import Path
+from decimal import Decimal
 
-TABLE = Path(__file__).with_name("prices.json")
-USD_PER_CREDIT = Decimal("0.0625")
+from generations.prices import credits_to_usd, is_list_price, list_price, rule_for, table  # noqa: F401
+
 DEFAULT_CREDITS = Decimal("2")
 ESTIMATE_MAX_AGE = timedelta(hours=24)  # an estimate older than this is not shown any more
 REFRESH_AFTER = timedelta(hours=1)  # the scheduled refresh asks again after this
@@ -28,54 +25,6 @@ STAND_IN_INPUT = "/static/img/estimate-input.png"  # under PUBLIC_BASE_URL
 STAND_IN_CHARACTER = "00000000-0000-0000-0000-000000000000"
 
 log = logging.getLogger("generations.pricing")
-
-
-# --- the list-price table (no Django: the simulator reads it too) -------------------------
-
-@cache
-def table():
-    return json.loads(TABLE.read_text())
-
-
-def rule_for(model_id, output="image"):
-    """The price rule of a model (its table entry, or the default for its kind of output)."""
-    data = table()
-    return data["models"].get(model_id) or data["default"]["video" if output == "video" else "image"]
-
-
-def _number(value, default=1):
-    try:
-        return max(Decimal(str(value)), Decimal(0)) if value not in (None, "") else Decimal(default)
-    except ArithmeticError:
-        return Decimal(default)
-
-
-def list_price(model_id, params, output="image"):
-    """Credits for this job by the price table. `params` are the job's parameters with the
-    model's defaults filled in (the rule's own `defaults` fill what is still missing)."""
-    rule = rule_for(model_id, output)
-    params = {**rule.get("defaults", {}), **{k: v for k, v in (params or {}).items() if v not in (None, "")}}
-    if "table" in rule:
-        key = ":".join(str(params.get(name, "")) for name in rule["by"])
-        figures = rule["table"]
-        # A value the table does not know is priced at its dearest figure: never an underestimate.
-        unit = Decimal(figures.get(key) or max(figures.values(), key=Decimal))
-    else:
-        unit = Decimal(rule["credits"])
-    per = rule["per"]
-    if per == "output":
-        unit *= int(_number(params.get("batch_size") or params.get("num_images")))
-    elif per == "second":
-        unit *= _number(params.get("duration"), 5)
-    return unit.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-
-
-def is_list_price(model_id, output="image"):
-    return rule_for(model_id, output).get("list_price", True) is not False
-
-
-def credits_to_usd(credits):
-    return (Decimal(credits) * USD_PER_CREDIT).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
 
 
 # --- quotes: the list price, or the provider's own estimate ------------------------------

@@ -3,7 +3,7 @@ what it outputs — derived from the two data files so every path they define is
 What a request costs comes from the one price table (generations/prices.json, the list
 figures of PROTOCOL.md §3.8), which the app's estimates read as well."""
 
-from generations import pricing
+from generations import prices
 
 from . import schemas
 
@@ -74,11 +74,11 @@ def with_defaults(model_id, payload):
 
 def estimate(model_id, payload):
     """Credits this request costs: the one price table the app's estimates read too."""
-    return pricing.list_price(model_id, with_defaults(model_id, payload), output_type(model_id))
+    return prices.list_price(model_id, with_defaults(model_id, payload), output_type(model_id))
 
 
 def usd(credits):
-    return pricing.credits_to_usd(credits)
+    return prices.credits_to_usd(credits)
 
 
 def _aspect_size(aspect, long_side):

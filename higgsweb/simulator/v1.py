@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from generations import pricing
+from generations import prices
 
 from . import media
 from .jobs import SURFACE_NOTIFIERS, Job
@@ -336,18 +336,18 @@ def create_job(sim, request, account, kind, params, webhook):
         scale = QUALITY_SCALE[params["quality"]]
         count = int(params.get("batch_size") or 1)
         outputs = [("image", int(width * scale), int(height * scale), i) for i in range(count)]
-        cost = float(pricing.list_price("v1/text2image/soul", params))
+        cost = float(prices.list_price("v1/text2image/soul", params))
         extra = {"type": "text2image_soul",
                  "input_params": {**{k: v for k, v in params.items() if k != "width_and_height"},
                                   "width": width, "height": height}}
     elif kind == "dop":
         picture = open_image(fetch_loopback(params["input_images"][0]["image_url"]) or b"")
         outputs = [("video", *video_size(picture), 0)]
-        cost = float(pricing.list_price("v1/image2video/dop", params, "video"))
+        cost = float(prices.list_price("v1/image2video/dop", params, "video"))
         extra = {"type": "image2video", "start_image": picture, "seconds": 3}
     else:
         outputs = [("video", 640, 640, 0)]
-        cost = float(pricing.list_price("v1/speak/higgsfield", params, "video"))
+        cost = float(prices.list_price("v1/speak/higgsfield", params, "video"))
         extra = {"type": "speak_v2", "speak": True}
     with sim.lock:
         if sim.v1.credits is not None:
