@@ -115,9 +115,13 @@ def test_v1_results_in_each_documented_form_end_in_the_gallery_as_what_they_are(
     assert video.archived and output.kind == "video" and output.content_type == "video/mp4"
     client.force_login(alice)
     page = client.get("/").content.decode()
-    assert f'<video src="/files/{output.pk}/"' in page
+    # The card shows the video's poster frame; it plays in the viewer the poster opens.
+    assert f'<a class="thumb kind-video" href="/files/{output.pk}/view/"' in page
+    assert f'<img src="/files/{output.pk}/thumb/"' in page
     assert f'<img src="/files/{image.outputs.get().pk}/thumb/"' in page
-    assert "<audio" not in page
+    assert "kind-audio" not in page
+    viewer = client.get(f"/files/{output.pk}/view/", headers={"HX-Request": "true"}).content.decode()
+    assert f'<video src="/files/{output.pk}/"' in viewer
 
 
 def test_a_pixazo_output_labelled_octet_stream_is_archived_as_the_image_it_is(simulator, alice, project):
