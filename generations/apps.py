@@ -3,12 +3,17 @@ from django.db.models.signals import post_migrate
 
 
 def ensure_schedules(**kwargs):
-    """The sweeper re-enqueues whatever is overdue; it must always be scheduled."""
+    """The sweeper re-enqueues whatever is overdue; it must always be scheduled. Idempotency
+    keys older than a day are forgotten every hour."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
         name="generations-sweep",
         defaults={"func": "generations.tasks.sweep", "schedule_type": Schedule.MINUTES, "minutes": 1,
+                  "repeats": -1})
+    Schedule.objects.update_or_create(
+        name="generations-forget-idempotency-keys",
+        defaults={"func": "generations.idempotency.forget_expired", "schedule_type": Schedule.HOURLY,
                   "repeats": -1})
 
 

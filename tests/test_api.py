@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+from characters.models import Character
 from generations import catalogue, tasks
 from generations.models import ApiToken, Generation
 
@@ -78,11 +79,25 @@ def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
     assert response.status_code == 200 and response.json()["status"] == "canceled"
 
 
+def with_own_objects(model, owner):
+    """The model's example, with a ready character of `owner`'s where the example only says
+    where one goes."""
+    params = dict(model.example)
+    for param in model.params:
+        if param.picker == "character" and param.name in params:
+            version = next(v for v, m in Character.MODEL_FOR_VERSION.items() if m == model.id)
+            character = Character.objects.create(name="Ready face", owner=owner, status="completed",
+                                                 model_version=version, provider_id=f"ref-{version}")
+            params[param.name] = character.provider_id
+    return params
+
+
 @pytest.mark.parametrize("model", catalogue.all_models(), ids=lambda m: m.id)
 def test_every_catalogue_model_round_trips_with_its_own_example(model, client, token, project, simulator, account,
-                                                                django_capture_on_commit_callbacks):
+                                                                alice, django_capture_on_commit_callbacks):
+    body = {"model": model.id, "project": project.name, "params": with_own_objects(model, alice)}
     with django_capture_on_commit_callbacks(execute=True):
-        response = create(client, token, {"model": model.id, "project": project.name, "params": model.example})
+        response = create(client, token, body)
     assert response.status_code == 201, response.content
     pk = response.json()["id"]
     generation = Generation.objects.get(pk=pk)
