@@ -191,23 +191,9 @@ def generation_create(request):
     fingerprint = idempotency.fingerprint(body)
     if key and (earlier := idempotency.earlier(request.user, idempotency.API, key)):
         return _replay(request, earlier, fingerprint)
-    errors = _shape_errors(body)
+    model, project, params, errors = _checked(request, body)
     if errors:
         return _errors(errors)
-    model = catalogue.get(body["model"])
-    if model is None:
-        return _errors({"model": ["Unknown model. GET /api/models lists them."]})
-    project = _project(request.user, body.get("project"))
-    params = body.get("params", {})
-    errors = model.validate(params)
-    if project is None:
-        errors["project"] = ["Unknown or archived project."]
-    origins = [settings.PUBLIC_BASE_URL, request.build_absolute_uri("/")]
-    if not errors:
-        errors = references.check(request.user, model, params, origins)
-    if errors:
-        return _errors(errors)
-    params = references.hand_over(request.user, model, params, origins)
     try:
         with transaction.atomic():
             claim = idempotency.claim(request.user, idempotency.API, key, fingerprint) if key else None
@@ -220,6 +206,26 @@ def generation_create(request):
     except BudgetExceeded as exc:  # nothing was created or charged, and the key stays unused
         return _over_budget(exc)
     return _started(request, generation, 201)
+
+
+def _checked(request, body):
+    """(model, project, params, {}) ready to start, or (…, {field: [messages]}): the body's
+    shape, the model's own rules, and what its parameters name (as the studio offers it)."""
+    errors = _shape_errors(body)
+    model = None if errors else catalogue.get(body["model"])
+    if model is None:
+        return None, None, None, errors or {"model": ["Unknown model. GET /api/models lists them."]}
+    project = _project(request.user, body.get("project"))
+    params = body.get("params", {})
+    errors = model.validate(params)
+    if project is None:
+        errors["project"] = ["Unknown or archived project."]
+    origins = [settings.PUBLIC_BASE_URL, request.build_absolute_uri("/")]
+    if not errors:
+        errors = references.check(request.user, model, params, origins)
+    if errors:
+        return model, project, params, errors
+    return model, project, references.hand_over(request.user, model, params, origins), {}
 
 
 def _project(user, value):
