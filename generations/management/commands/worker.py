@@ -135,8 +135,8 @@ def stop_cluster(cluster, grace):
 class Command(BaseCommand):
     help = ("Start the django-q2 worker cluster, and sweep for overdue steps once a second in this process "
             "while it runs (so every cluster process is free for tasks). A sync of the style and motion lists "
-            "is queued first when none are stored yet. SIGTERM or Ctrl-C stops it within Q_TIMEOUT plus "
-            f"{STOP_GRACE} seconds.")
+            "is queued first when none are stored yet. SIGTERM or Ctrl-C stops it within Q_TIMEOUT and a few "
+            "seconds.")
 
     def handle(self, *args, **options):
         from django_q.cluster import Cluster
