@@ -155,5 +155,5 @@ class Command(BaseCommand):
                 raise
         sweep_while(lambda: not stop.requested and cluster_running(cluster))
         grace = settings.Q_CLUSTER["timeout"] + STOP_GRACE
-        log.info("stopping (%s): finishing the tasks in hand, at most %s s", stop.requested or "cluster ended", grace)
+        log.info("stopping on %s (at most %s s)", stop.requested or "the end of the cluster", grace)
         stop_cluster(cluster, grace)
