@@ -2,6 +2,8 @@
 Forms, the JSON API, payloads and estimates all read it; adding a model is adding an entry."""
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -166,6 +168,34 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Numbers beyond what a JSON double holds exactly, and nesting deeper than any parameter has.
+LARGEST_NUMBER = 2 ** 53
+MAX_DEPTH = 32
+# C0 and C1 control characters other than tab, line feed and carriage return, and lone
+# surrogates: no prompt needs them, PostgreSQL refuses NUL, and no encoder takes a lone surrogate.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unusable(value, depth=0):
+    """Why a value (or anything inside it) cannot be stored or sent the same way on every
+    database: a control character, a non-finite or oversized number, too deep a nesting.
+    None when it is fine."""
+    if isinstance(value, str):
+        if found := UNPRINTABLE.search(value):
+            return f"Remove the control character U+{ord(found.group()):04X} (at character {found.start() + 1})."
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Enter a finite number."
+    if _is_number(value) and abs(value) > LARGEST_NUMBER:
+        return f"Enter a number between -{LARGEST_NUMBER} and {LARGEST_NUMBER}."
+    if isinstance(value, (list, dict)):
+        if depth >= MAX_DEPTH:
+            return f"Nested too deeply (more than {MAX_DEPTH} levels)."
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        return next(filter(None, (unusable(item, depth + 1) for item in items)), None)
+    return None
+
+
 def _check_url(value):
     if not isinstance(value, str) or not value.startswith(("https://", "http://")) or len(value) > 2083:
         return "Enter a valid http(s) URL."
@@ -183,6 +213,8 @@ def _check_upload_item(param, value):
 def check(param, value):
     """Problems with one value for one parameter (a list of messages)."""
     kind = param.type
+    if problem := unusable(value):
+        return [problem]
     if kind == "boolean":
         return [] if isinstance(value, bool) else ["Expected true or false."]
     if kind == "integer" and not (_is_number(value) and float(value).is_integer()):

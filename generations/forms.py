@@ -2,6 +2,7 @@
 
 import json
 import random
+import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -9,9 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from characters.models import Character, Motion, Style
-from generations import catalogue, uploads
-from generations.models import Gallery, Generation, Output, ShareLink, Upload
+from generations import catalogue, references, uploads
+from generations.models import Gallery, Generation, ShareLink
 from higgsweb.models import Project, User
 
 MAX_SWEEP_SEEDS = 8
@@ -36,6 +36,12 @@ def random_seed():
     return random.randint(catalogue.SEED_MIN, catalogue.SEED_MAX)
 
 
+def new_submit_token():
+    """A one-time token for one rendering of the studio form: the job it starts is started
+    once, however often the form is sent (generations/idempotency.py)."""
+    return secrets.token_urlsafe(18)
+
+
 def token_from_url(url):
     """The Upload token inside one of our public upload URLs (or "")."""
     marker = "/u/"
@@ -53,6 +59,8 @@ class GenerationForm(forms.Form):
         super().__init__(data.copy() if data is not None else None, files, **kwargs)
         self.fields["model"].initial = model.id
         self.fields["project"].queryset = Project.objects.for_user(user).active()
+        self.fields["submit_token"] = forms.CharField(required=False, widget=forms.HiddenInput,
+                                                      initial=new_submit_token)
         self.kept = {}
         for param in model.params:
             self._add(param)
@@ -69,17 +77,14 @@ class GenerationForm(forms.Form):
                 min_value=1, max_value=MAX_SWEEP_SEEDS, required=False, initial=1, label="Seeds to try",
                 help_text="More than 1 makes a seed sweep: one generation per seed.")
         elif param.picker == "style":
-            self.styles = list(Style.objects.filter(version=param.style_version or "v1", active=True))
+            self.styles = list(references.styles(param))
             choices = [("", "No style")] + [(s.provider_id, s.name) for s in self.styles]
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Style")
             self.fields["sweep_styles"] = forms.MultipleChoiceField(
                 choices=choices[1:], required=False, label="Style grid",
                 help_text="Pick several to make one generation per style (and per seed).")
         elif param.picker == "character":
-            characters = Character.objects.for_model(self.spec.id)
-            if not self.user.is_admin_role:
-                characters = characters.filter(owner=self.user)
-            self.characters = list(characters)
+            self.characters = list(references.characters(self.user, self.spec.id))
             choices = [("", "No character")] + [(c.provider_id, c.name) for c in self.characters]
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Character (Soul ID)")
         elif param.type == "upload" or param.type == "uploads":
@@ -92,8 +97,7 @@ class GenerationForm(forms.Form):
                 self.fields[f"{name}__gallery"] = forms.ChoiceField(
                     required=False, label="…or pick from the gallery", choices=self._gallery_choices)
         elif param.type == "motions":
-            self.motions = list(Motion.objects.filter(active=True)) or [
-                Motion(provider_id=m["id"], name=m["name"]) for m in catalogue.motion_presets()]
+            self.motions = references.motions()
             choices = [("", "No motion preset")] + [(m.provider_id, m.name) for m in self.motions]
             self.fields["motion"] = forms.ChoiceField(choices=choices, required=False, label="Motion preset")
             self.fields["motion_strength"] = forms.DecimalField(
@@ -130,8 +134,7 @@ class GenerationForm(forms.Form):
 
     def _gallery_choices(self):
         # The member's newest images, found by walking their generations newest first.
-        outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
-                                         archived_at__isnull=False).select_related("generation")
+        outputs = (references.saved_images(self.user).select_related("generation")
                    .order_by("-generation__created_at", "position")[:30])
         return [("", "—")] + [
             (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
@@ -177,7 +180,7 @@ class GenerationForm(forms.Form):
                 return None
             try:
                 return json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ValidationError("This is not valid JSON.")
         value = cleaned.get(name)
         if isinstance(value, Decimal):
@@ -194,9 +197,9 @@ class GenerationForm(forms.Form):
                 problem = exc
         if not found and not problem:
             tokens = (cleaned.get(f"{name}__keep") or "").split()
-            found = list(Upload.objects.filter(owner=self.user, token__in=tokens)) if tokens else []
+            found = list(references.uploads(self.user).filter(token__in=tokens)) if tokens else []
         if not found and not problem and cleaned.get(f"{name}__gallery"):
-            output = Output.objects.filter(pk=cleaned[f"{name}__gallery"], generation__owner=self.user).first()
+            output = references.saved_images(self.user).filter(pk=cleaned[f"{name}__gallery"]).first()
             if output is not None:
                 found = [uploads.from_output(output, self.user)]
         if found:
@@ -312,7 +315,7 @@ class GalleryFilterForm(forms.Form):
         # the catalogue still filters when asked for, as an extra choice.
         choices = [("", "All models"), *((group, models) for group, models in catalogue.grouped_choices() if models)]
         asked = self.data.get("by_model") or ""
-        if asked and catalogue.get(asked) is None:
+        if asked and catalogue.get(asked) is None and not catalogue.unusable(asked):
             choices.append((asked, asked.removeprefix("higgsfield-ai/")))
         self.fields["by_model"].choices = choices
 
