@@ -60,5 +60,11 @@ def credits(value):
 
 
 @register.filter
+def amount(value):
+    """A number of credits (or characters) without its unit: "2,500", "1.5"."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+@register.filter
 def usd(value):
     return f"${value:.3f}".rstrip("0").rstrip(".") if value < 1 else f"${value:.2f}"
