@@ -61,6 +61,7 @@ urlpatterns = [
     path("audit/reconciliation/<uuid:pk>/resolve/", audit.reconciliation_resolve, name="audit-resolve"),
     path("health/", health.health, name="health"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", h.favicon, name="favicon"),
     path("notifications/", h.notifications, name="notifications"),
     path("notifications/read/", h.notifications_read, name="notifications-read"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
