@@ -37,6 +37,7 @@ class MultipleFileField(forms.FileField):
 
 
 RECENT_PICKS, RECENT_UPLOADS = 24, 12
+IMAGE_LABELS = ("Image", "Images", "Portrait")  # generic names that mean the start frame of a video
 
 
 class PickField(forms.Field):
@@ -98,6 +99,8 @@ class GenerationForm(forms.Form):
     # Building fields ---------------------------------------------------------------------
     def _add(self, param):
         name, label = param.name, param.title
+        if self.spec.mode == "image-to-video" and param.is_upload and param.accept == "image" and label in IMAGE_LABELS:
+            label = "Start frame"
         if param.seed:
             self.fields[name] = forms.IntegerField(
                 min_value=param.min, max_value=param.max, required=False, label="Seed",

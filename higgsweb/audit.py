@@ -231,6 +231,15 @@ class BudgetForm(forms.Form):
     soft_limit = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3, label="Warn at",
                                     help_text="Credits after which the owner and admins are warned. Empty: no warning.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # the row's cells hold the inputs; its last cell the <form>
+            field.widget.attrs["form"] = self.form_id
+
+    @property
+    def form_id(self):
+        return f"budget-form-{self.prefix}"
+
     def clean(self):
         data = super().clean()
         hard, soft = data.get("hard_limit"), data.get("soft_limit")

@@ -73,8 +73,8 @@ def test_a_bad_limit_is_shown_on_its_row_and_changes_nothing(client, admin_user,
     assert response.status_code == 400
     html = response.content.decode()
     row = html[html.index(f'id="budget-user-{alice.pk}"'):]
-    row = row[:row.index("</tr>")]
-    assert message in row and f'value="{hard}"' in row
+    row, errors = row.split("</tr>")[:2]  # the row with what was typed, then its errors under it
+    assert f'value="{hard}"' in row and 'aria-invalid="true"' in row and message in errors
     assert not Budget.objects.filter(hard_limit__isnull=False).exists()
 
 

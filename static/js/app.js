@@ -93,6 +93,19 @@ document.addEventListener("input", (event) => {
   counter.classList.toggle("over", box.value.length > limit);
 });
 
+// The studio form swapped for another model or after a submit: "More settings" stays open if it was.
+let moreSettingsOpen = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target?.matches?.("form[data-studio-form]")) {
+    moreSettingsOpen = Boolean(event.detail.target.querySelector(".more-settings[open]"));
+  }
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (moreSettingsOpen && event.target.matches?.("form[data-studio-form]")) {
+    event.target.querySelector(".more-settings")?.setAttribute("open", "");
+  }
+});
+
 // A re-rendered studio form with an error: bring the first one into view and focus its field.
 document.addEventListener("htmx:afterSettle", (event) => {
   const form = event.target;
@@ -105,6 +118,9 @@ document.addEventListener("htmx:afterSettle", (event) => {
   target.focus({ preventScroll: true });
   (target.closest(".field") || target).scrollIntoView({ block: "center" });
 });
+
+// data-focus-errors: a page sent back with errors (a plain form post) starts at the first one.
+document.querySelector("[data-focus-errors] [aria-invalid=true]")?.focus();
 
 // generationCreated (sent with the new ids): once the list shows a new card, bring it into view.
 let revealing = [];
