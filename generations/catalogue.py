@@ -107,7 +107,7 @@ class Model:
                 errors[name] = ["This model does not take this parameter."]
         for param in self.params:
             value = params.get(param.name)
-            if value is None or value == "":
+            if value is None or (isinstance(value, str) and not value.strip()):  # blank, as the form strips it
                 if param.required:
                     errors[param.name] = ["This field is required."]
                 continue

@@ -178,7 +178,7 @@ class GenerationForm(forms.Form):
         """Thumbnails to pick an image input from: what is chosen now first, then the member's
         newest results, then their newest uploads (copies of results left out)."""
         chosen = self.kept.get(name) or self._initial_picks(name)
-        chosen_keys = {f"upload:{item.pk}" if isinstance(item, Upload) else f"output:{item.pk}" for item in chosen}
+        chosen_keys = {_pick_key(item) for item in chosen}
         outputs = (Output.objects.filter(generation__owner=self.user, kind=Output.Kind.IMAGE,
                                          archived_at__isnull=False).select_related("generation")
                    .order_by("-generation__created_at", "position")[:RECENT_PICKS])

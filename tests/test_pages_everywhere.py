@@ -66,3 +66,17 @@ def test_clients_see_no_simulator_banner_but_the_team_does(client, carol, alice,
     assert "Simulator mode" not in client.get("/galleries/").content.decode()
     client.force_login(alice)
     assert "Simulator mode" in client.get("/galleries/").content.decode()
+
+
+def test_protected_and_closed_share_pages_show_no_banner_but_the_teams_link_page_does(client, shared, alice,
+                                                                                    settings):
+    settings.USE_SIMULATOR = True
+    link, _ = shared
+    link.set_password("harbour-42")
+    link.save()
+    assert "Simulator mode" not in client.get(f"/s/{link.token}/").content.decode()
+    link.revoked_at = link.created_at
+    link.save()
+    assert "Simulator mode" not in client.get(f"/s/{link.token}/").content.decode()
+    client.force_login(alice)
+    assert "Simulator mode" in client.get(f"/galleries/{link.gallery_id}/links/{link.pk}/").content.decode()

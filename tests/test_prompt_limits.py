@@ -59,3 +59,11 @@ def test_the_prompt_box_counts_against_the_limit(client, alice, project):
     client.force_login(alice)
     html = client.get("/").content.decode()
     assert 'data-max-length="2500"' in html and "data-counter" in html
+
+
+def test_the_api_takes_a_blank_prompt_as_missing_as_the_studio_does(client, alice, project):
+    raw = ApiToken.objects.issue(alice)[1]
+    response = client.post("/api/generations", {"model": SOUL, "project": project.pk, "params": {"prompt": "  \n "}},
+                           content_type="application/json", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 400 and response.json()["errors"]["prompt"] == ["This field is required."]
+    assert not Generation.objects.exists()
