@@ -49,8 +49,8 @@ class CharacterForm(forms.Form):
     name = forms.CharField(max_length=100, strip=True)
     model_version = forms.ChoiceField(choices=Character.Version.choices, initial=Character.Version.V1,
                                       label="Model version",
-                                      help_text="Soul (v1) works with Soul Character, Soul 2 with Soul 2 standard, "
-                                                "Soul Cinema with Soul Cinema.")
+                                      help_text="Soul (v1) works with Soul Character and Soul Standard, Soul 2 with "
+                                                "Soul 2 standard, Soul Cinema with Soul Cinema.")
     photos = PhotosField(help_text="1 to 100 clear photos of one person: JPEG, PNG or WebP, each up to 10 MB "
                                    "and 40 megapixels. Varied angles and light train best.")
     consent_subject = forms.CharField(max_length=200, strip=True, label="Person pictured",
