@@ -15,6 +15,11 @@ MODES = [("text-to-image", "Text to image"), ("image-to-image", "Image to image"
          ("image-to-video", "Image to video"), ("text-to-video", "Text to video"), ("speak", "Talking video")]
 DEFAULT_MODEL = "higgsfield-ai/soul/standard"
 SEED_MIN, SEED_MAX = 1, 1_000_000
+# Prompts without a documented limit get the one the provider documents elsewhere (Kling,
+# Seedream and v1 Soul/DoP/Speak: 2,500 characters, PROTOCOL.md §3.1/§3.3), so no model
+# takes, charges and sends a prompt of any length.
+DEFAULT_PROMPT_MAX_LENGTH = 2500
+PROMPT_PARAMS = ("prompt", "negative_prompt")
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ class Model:
                 errors[name] = ["This model does not take this parameter."]
         for param in self.params:
             value = params.get(param.name)
-            if value is None or value == "":
+            if value is None or (isinstance(value, str) and not value.strip()):  # blank, as the form strips it
                 if param.required:
                     errors[param.name] = ["This field is required."]
                 continue
@@ -254,7 +259,8 @@ def _check_scalar(param, value):
     if param.min_length is not None and len(value) < param.min_length:
         problems.append(f"Ensure this value has at least {param.min_length} characters.")
     if param.max_length is not None and len(value) > param.max_length:
-        problems.append(f"Ensure this value has at most {param.max_length} characters (it has {len(value)}).")
+        problems.append(f"This model takes at most {param.max_length:,} characters here; "
+                        f"this one has {len(value):,}.")
     return problems
 
 
@@ -284,11 +290,18 @@ def _data():
     return json.loads(DATA.read_text())
 
 
+def _with_defaults(entry):
+    param = {**entry, "choices": tuple(entry.get("choices", ()))}
+    if param["name"] in PROMPT_PARAMS and param["type"] == "string":
+        param.setdefault("max_length", DEFAULT_PROMPT_MAX_LENGTH)
+    return param
+
+
 @cache
 def _models():
     models = {}
     for entry in _data()["models"]:
-        params = tuple(Param(**{**p, "choices": tuple(p.get("choices", ()))}) for p in entry["params"])
+        params = tuple(Param(**_with_defaults(p)) for p in entry["params"])
         model = Model(**{**entry, "params": params, "example_inputs": tuple(entry.get("example_inputs", ()))},
                       by_name={p.name: p for p in params})
         models[model.id] = model

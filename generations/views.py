@@ -19,6 +19,7 @@ from generations import catalogue, idempotency, pipeline, pricing, webhooks
 from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params, new_submit_token
 from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
+from higgsweb import ledger
 from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
@@ -72,8 +73,10 @@ def _start_form(request):
     initial = {"project": request.GET.get("project") or Project.objects.active().first(),
                "prompt": request.GET.get("prompt", "")}
     start = catalogue.first_image_param(model)
-    if request.GET.get("start") and start:
-        initial[f"{start.name}__gallery"] = request.GET["start"]
+    if request.GET.get("start", "").isdigit() and start:
+        initial[f"{start.name}__pick"] = [f"output:{request.GET['start']}"]
+    if request.GET.get("character") and model.has("custom_reference_id"):
+        initial["custom_reference_id"] = request.GET["character"]
     return GenerationForm(initial=initial, model=model, user=request.user)
 
 
@@ -100,7 +103,7 @@ def gallery(request):
     return render(request, template_name, ctx)
 
 
-STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt")
+STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "character")
 PAGE_SIZE = 48
 
 
@@ -154,10 +157,18 @@ def studio_form(request):
 def studio_cost(request):
     _require_member(request)
     model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
-    cells = max(1, len(request.GET.getlist("sweep_styles"))) * _int(request.GET.get("sweep_seeds"), 1)
+    seeds = _int(request.GET.get("sweep_seeds"), 1) if model.has("seed") else 1
+    cells = max(1, len(request.GET.getlist("sweep_styles"))) * seeds
     quote = pricing.quote(model, request.GET.dict()).times(cells)
-    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells}
+    project = Project.objects.for_user(request.user).active().filter(pk=_int_or_none(request.GET.get("project")))
+    allowances = ledger.allowances(request.user, project.first())
+    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells,
+           "allowances": allowances, "refused": next((a for a in allowances if a.refuses(quote.credits)), None)}
     return render(request, "generations/studio.html#cost", ctx)
+
+
+def _int_or_none(value):
+    return int(value) if value and str(value).isdigit() else None
 
 
 def _int(value, default):
@@ -191,12 +202,12 @@ def generation_create(request):
     if not request.htmx:
         messages.success(request, "Submitted. The result appears in the gallery when it is ready.")
         return redirect("sweep", generations[0].sweep) if generations[0].sweep else redirect("gallery")
-    if not form.cleaned_data.get("lock_seed") and "seed" in form.data:
-        form.data["seed"] = ""
+    form.ready_for_next()
     form.data["submit_token"] = new_submit_token()
     ctx = {"form": form, "submitted": generations}
     response = render(request, "generations/studio.html#generation-form", ctx)
-    return trigger_client_event(response, "generationCreated")
+    # The ids let the page bring the new cards into view once the list shows them.
+    return trigger_client_event(response, "generationCreated", {"ids": [str(g.pk) for g in generations]})
 
 
 def _submit_token(request):
