@@ -66,7 +66,7 @@ class CharacterQuerySet(models.QuerySet):
 
     def for_model(self, model_id):
         """Ready characters whose variant the given model accepts."""
-        versions = [v for v, m in Character.MODEL_FOR_VERSION.items() if m == model_id]
+        versions = [v for v, models in Character.MODELS_FOR_VERSION.items() if model_id in models]
         return self.ready().filter(model_version__in=versions)
 
 
@@ -91,6 +91,14 @@ class Character(models.Model):
         Version.V1: "higgsfield-ai/soul/character",
         Version.V2: "higgsfield-ai/soul/v2/standard",
         Version.CINEMA: "higgsfield-ai/soul/cinema",
+    }
+
+    # Every model that takes a character of each variant: the first is the one named above; Soul
+    # Standard and the v1 Soul endpoint are the v1 family, whose custom_reference_id is a v1 Soul ID.
+    MODELS_FOR_VERSION = {
+        "v1": ("higgsfield-ai/soul/character", "higgsfield-ai/soul/standard", "v1/text2image/soul"),
+        "v2": ("higgsfield-ai/soul/v2/standard",),
+        "cinema": ("higgsfield-ai/soul/cinema",),
     }
 
     TRAINING = (Status.NOT_READY, Status.QUEUED, Status.IN_PROGRESS)

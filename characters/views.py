@@ -35,7 +35,9 @@ def _require_member(request):
 def character_list(request):
     _require_member(request)
     characters = Character.objects.for_user(request.user).select_related("owner")
-    ctx = {"characters": characters, "form": CharacterForm()}
+    form = CharacterForm(user=request.user, initial={"model_version": request.GET.get("model_version")}
+                         if request.GET.get("model_version") in Character.Version.values else None)
+    ctx = {"characters": characters, "form": form}
     return render(request, "characters/list.html", ctx)
 
 
@@ -43,7 +45,7 @@ def character_list(request):
 @require_POST
 def character_create(request):
     _require_member(request)
-    form = CharacterForm(request.POST, request.FILES)
+    form = CharacterForm(request.POST, request.FILES, user=request.user)
     if not form.is_valid():
         ctx = {"characters": Character.objects.for_user(request.user), "form": form}
         return render(request, "characters/list.html", ctx)
@@ -59,6 +61,7 @@ def character_create(request):
                                  width=photo.width, height=photo.height)
             row.image.save(f"{character.pk}-{position}.{photo.extension}", ContentFile(photo.data), save=False)
             row.save()
+        form.discard_kept()
         transaction.on_commit(lambda: tasks.enqueue("start_training", character.pk))
     messages.success(request, f"“{character.name}” is uploading and will train for a few minutes.")
     return redirect("character-list")

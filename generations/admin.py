@@ -7,6 +7,7 @@ from generations.models import (
     Gallery,
     GalleryItem,
     Generation,
+    IdempotencyKey,
     LinkVisit,
     Output,
     ProviderAccount,
@@ -54,6 +55,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are shown once when made: `manage.py apitoken` or the profile page
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """What a repeated request was answered with; read-only, forgotten after a day."""
+
+    list_display = ["key", "kind", "user", "generation", "created_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["user", "kind", "key", "fingerprint", "generation", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 class OutputInline(admin.TabularInline):

@@ -2,6 +2,8 @@
 Forms, the JSON API, payloads and estimates all read it; adding a model is adding an entry."""
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,6 +15,11 @@ MODES = [("text-to-image", "Text to image"), ("image-to-image", "Image to image"
          ("image-to-video", "Image to video"), ("text-to-video", "Text to video"), ("speak", "Talking video")]
 DEFAULT_MODEL = "higgsfield-ai/soul/standard"
 SEED_MIN, SEED_MAX = 1, 1_000_000
+# Prompts without a documented limit get the one the provider documents elsewhere (Kling,
+# Seedream and v1 Soul/DoP/Speak: 2,500 characters, PROTOCOL.md §3.1/§3.3), so no model
+# takes, charges and sends a prompt of any length.
+DEFAULT_PROMPT_MAX_LENGTH = 2500
+PROMPT_PARAMS = ("prompt", "negative_prompt")
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class Model:
                 errors[name] = ["This model does not take this parameter."]
         for param in self.params:
             value = params.get(param.name)
-            if value is None or value == "":
+            if value is None or (isinstance(value, str) and not value.strip()):  # blank, as the form strips it
                 if param.required:
                     errors[param.name] = ["This field is required."]
                 continue
@@ -166,6 +173,34 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Numbers beyond what a JSON double holds exactly, and nesting deeper than any parameter has.
+LARGEST_NUMBER = 2 ** 53
+MAX_DEPTH = 32
+# C0 and C1 control characters other than tab, line feed and carriage return, and lone
+# surrogates: no prompt needs them, PostgreSQL refuses NUL, and no encoder takes a lone surrogate.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unusable(value, depth=0):
+    """Why a value (or anything inside it) cannot be stored or sent the same way on every
+    database: a control character, a non-finite or oversized number, too deep a nesting.
+    None when it is fine."""
+    if isinstance(value, str):
+        if found := UNPRINTABLE.search(value):
+            return f"Remove the control character U+{ord(found.group()):04X} (at character {found.start() + 1})."
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Enter a finite number."
+    if _is_number(value) and abs(value) > LARGEST_NUMBER:
+        return f"Enter a number between -{LARGEST_NUMBER} and {LARGEST_NUMBER}."
+    if isinstance(value, (list, dict)):
+        if depth >= MAX_DEPTH:
+            return f"Nested too deeply (more than {MAX_DEPTH} levels)."
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        return next(filter(None, (unusable(item, depth + 1) for item in items)), None)
+    return None
+
+
 def _check_url(value):
     if not isinstance(value, str) or not value.startswith(("https://", "http://")) or len(value) > 2083:
         return "Enter a valid http(s) URL."
@@ -183,6 +218,8 @@ def _check_upload_item(param, value):
 def check(param, value):
     """Problems with one value for one parameter (a list of messages)."""
     kind = param.type
+    if problem := unusable(value):
+        return [problem]
     if kind == "boolean":
         return [] if isinstance(value, bool) else ["Expected true or false."]
     if kind == "integer" and not (_is_number(value) and float(value).is_integer()):
@@ -222,7 +259,8 @@ def _check_scalar(param, value):
     if param.min_length is not None and len(value) < param.min_length:
         problems.append(f"Ensure this value has at least {param.min_length} characters.")
     if param.max_length is not None and len(value) > param.max_length:
-        problems.append(f"Ensure this value has at most {param.max_length} characters (it has {len(value)}).")
+        problems.append(f"This model takes at most {param.max_length:,} characters here; "
+                        f"this one has {len(value):,}.")
     return problems
 
 
@@ -252,11 +290,18 @@ def _data():
     return json.loads(DATA.read_text())
 
 
+def _with_defaults(entry):
+    param = {**entry, "choices": tuple(entry.get("choices", ()))}
+    if param["name"] in PROMPT_PARAMS and param["type"] == "string":
+        param.setdefault("max_length", DEFAULT_PROMPT_MAX_LENGTH)
+    return param
+
+
 @cache
 def _models():
     models = {}
     for entry in _data()["models"]:
-        params = tuple(Param(**{**p, "choices": tuple(p.get("choices", ()))}) for p in entry["params"])
+        params = tuple(Param(**_with_defaults(p)) for p in entry["params"])
         model = Model(**{**entry, "params": params, "example_inputs": tuple(entry.get("example_inputs", ()))},
                       by_name={p.name: p for p in params})
         models[model.id] = model

@@ -2,16 +2,21 @@
 
 import json
 import random
+import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
-from characters.models import Character, Motion, Style
-from generations import catalogue, uploads
+from characters.forms import KEPT_PREFIX
+from characters.models import Character
+from generations import catalogue, references, uploads
 from generations.models import Gallery, Generation, Output, ShareLink, Upload
+from generations.templatetags.generations import model_label
 from higgsweb.models import Project, User
 
 MAX_SWEEP_SEEDS = 8
@@ -32,8 +37,48 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
+RECENT_PICKS, RECENT_UPLOADS = 24, 12
+IMAGE_LABELS = ("Image", "Images", "Portrait")  # generic names that mean the start frame of a video
+
+
+class PickField(forms.Field):
+    """Picker values ("upload:<pk>" or "output:<pk>"), one or several; checked against the
+    member's own files when the form is cleaned."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        if not value:
+            return []
+        return [str(item) for item in (value if isinstance(value, (list, tuple)) else [value])][:20]
+
+
+def _pick_key(item):
+    return f"upload:{item.pk}" if isinstance(item, Upload) else f"output:{item.pk}"
+
+
+def _pick(item, checked=False):
+    """One thumbnail of an image picker."""
+    if isinstance(item, Upload):
+        return {"value": _pick_key(item), "checked": checked, "thumb": item.get_absolute_url(),
+                "label": item.original_name or "Upload", "width": item.width, "height": item.height,
+                "when": item.created_at}
+    return {"value": _pick_key(item), "checked": checked, "thumb": reverse("output-thumb", args=[item.pk]),
+            "label": f"Result ({model_label(item.generation.model_id)})", "width": item.width,
+            "height": item.height, "when": item.generation.created_at}
+
+
 def random_seed():
     return random.randint(catalogue.SEED_MIN, catalogue.SEED_MAX)
+
+
+def new_submit_token():
+    """A one-time token for one rendering of the studio form: the job it starts is started
+    once, however often the form is sent (generations/idempotency.py)."""
+    return secrets.token_urlsafe(18)
 
 
 def token_from_url(url):
@@ -53,13 +98,18 @@ class GenerationForm(forms.Form):
         super().__init__(data.copy() if data is not None else None, files, **kwargs)
         self.fields["model"].initial = model.id
         self.fields["project"].queryset = Project.objects.for_user(user).active()
+        self.fields["submit_token"] = forms.CharField(required=False, widget=forms.HiddenInput,
+                                                      initial=new_submit_token)
         self.kept = {}
+        self.characters = []
         for param in model.params:
             self._add(param)
 
     # Building fields ---------------------------------------------------------------------
     def _add(self, param):
         name, label = param.name, param.title
+        if self.spec.mode == "image-to-video" and param.is_upload and param.accept == "image" and label in IMAGE_LABELS:
+            label = "Start frame"
         if param.seed:
             self.fields[name] = forms.IntegerField(
                 min_value=param.min, max_value=param.max, required=False, label="Seed",
@@ -69,17 +119,16 @@ class GenerationForm(forms.Form):
                 min_value=1, max_value=MAX_SWEEP_SEEDS, required=False, initial=1, label="Seeds to try",
                 help_text="More than 1 makes a seed sweep: one generation per seed.")
         elif param.picker == "style":
-            self.styles = list(Style.objects.filter(version=param.style_version or "v1", active=True))
+            self.styles = list(references.styles(param))
             choices = [("", "No style")] + [(s.provider_id, s.name) for s in self.styles]
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Style")
             self.fields["sweep_styles"] = forms.MultipleChoiceField(
                 choices=choices[1:], required=False, label="Style grid",
                 help_text="Pick several to make one generation per style (and per seed).")
         elif param.picker == "character":
-            characters = Character.objects.for_model(self.spec.id)
-            if not self.user.is_admin_role:
-                characters = characters.filter(owner=self.user)
-            self.characters = list(characters)
+            self.characters = list(references.characters(self.user, self.spec.id))
+            self.character_version = next((version for version, models in Character.MODELS_FOR_VERSION.items()
+                                           if self.spec.id in models), "")
             choices = [("", "No character")] + [(c.provider_id, c.name) for c in self.characters]
             self.fields[name] = forms.ChoiceField(choices=choices, required=False, label="Character (Soul ID)")
         elif param.type == "upload" or param.type == "uploads":
@@ -88,12 +137,10 @@ class GenerationForm(forms.Form):
             self.fields[name].widget.attrs["accept"] = "audio/wav,audio/mpeg" if param.accept == "audio" \
                 else "image/jpeg,image/png,image/webp,image/gif"
             self.fields[f"{name}__keep"] = forms.CharField(required=False, widget=forms.HiddenInput)
-            if param.accept == "image" and param.type == "upload":
-                self.fields[f"{name}__gallery"] = forms.ChoiceField(
-                    required=False, label="…or pick from the gallery", choices=self._gallery_choices)
+            if param.accept == "image":
+                self.fields[f"{name}__pick"] = PickField(label=f"{label}: recent results and uploads")
         elif param.type == "motions":
-            self.motions = list(Motion.objects.filter(active=True)) or [
-                Motion(provider_id=m["id"], name=m["name"]) for m in catalogue.motion_presets()]
+            self.motions = references.motions()
             choices = [("", "No motion preset")] + [(m.provider_id, m.name) for m in self.motions]
             self.fields["motion"] = forms.ChoiceField(choices=choices, required=False, label="Motion preset")
             self.fields["motion_strength"] = forms.DecimalField(
@@ -124,19 +171,35 @@ class GenerationForm(forms.Form):
                 label=label, initial=param.default,
                 widget=forms.NumberInput(attrs={"step": str(param.step or "any")}))
         else:
-            widget = forms.Textarea(attrs={"rows": 3}) if param.widget == "textarea" else None
+            widget = forms.Textarea(attrs={"rows": 3}) if param.widget == "textarea" else forms.TextInput()
+            if param.max_length:
+                # No maxlength attribute: it would cut a pasted prompt short without a word. The
+                # catalogue's check (shared with the API) names the limit; the page counts towards it.
+                widget.attrs["data-max-length"] = param.max_length
             self.fields[name] = forms.CharField(required=param.required, label=label, widget=widget,
-                                                max_length=param.max_length, min_length=param.min_length)
+                                                min_length=param.min_length)
 
-    def _gallery_choices(self):
-        # The member's newest images, found by walking their generations newest first.
-        outputs = (Output.objects.filter(generation__owner=self.user, generation__deleted_at__isnull=True,
-                                         kind=Output.Kind.IMAGE, archived_at__isnull=False).exclude(file="")
-                   .select_related("generation")
-                   .order_by("-generation__created_at", "position")[:30])
-        return [("", "—")] + [
-            (str(o.pk), f"{o.generation.created_at:%Y-%m-%d %H:%M} · {o.generation.model_id} #{o.position + 1}")
-            for o in outputs]
+    def picks(self, name):
+        """Thumbnails to pick an image input from: what is chosen now first, then the member's
+        newest results, then their newest uploads (copies of results left out)."""
+        chosen = self.kept.get(name) or self._initial_picks(name)
+        chosen_keys = {_pick_key(item) for item in chosen}
+        outputs = (references.saved_images(self.user).select_related("generation")
+                   .order_by("-generation__created_at", "position")[:RECENT_PICKS])
+        uploads_ = (references.uploads(self.user).filter(kind=Upload.Kind.IMAGE)
+                    .exclude(original_name__startswith="gallery-").exclude(original_name__startswith=KEPT_PREFIX)
+                    .order_by("-created_at")[:RECENT_UPLOADS])
+        options = [_pick(item, checked=True) for item in chosen]
+        options += [_pick(item) for item in [*outputs, *uploads_] if _pick_key(item) not in chosen_keys]
+        return options
+
+    def _initial_picks(self, name):
+        """An unbound form's pre-chosen image (the studio opened from "Animate this")."""
+        if self.is_bound:
+            return []
+        keys = self.initial.get(f"{name}__pick") or []
+        pks = [int(key.split(":", 1)[1]) for key in keys if key.startswith("output:") and key[7:].isdigit()]
+        return list(references.saved_images(self.user).filter(pk__in=pks).select_related("generation"))
 
     # Cleaning --------------------------------------------------------------------------------
     def clean(self):
@@ -178,7 +241,7 @@ class GenerationForm(forms.Form):
                 return None
             try:
                 return json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ValidationError("This is not valid JSON.")
         value = cleaned.get(name)
         if isinstance(value, Decimal):
@@ -186,6 +249,8 @@ class GenerationForm(forms.Form):
         return value
 
     def _upload_value(self, param, cleaned):
+        """New files first; then the thumbnails picked (a list takes files and picks together);
+        then what an earlier submit kept. Whatever is used is kept for the re-rendered form."""
         name, found, problem = param.name, [], None
         given = cleaned.get(name) or []
         for file in given if isinstance(given, list) else [given]:
@@ -193,26 +258,54 @@ class GenerationForm(forms.Form):
                 found.append(uploads.store(file, param.accept, self.user))
             except ValidationError as exc:
                 problem = exc
-        if not found and not problem:
+        if not problem and (param.type == "uploads" or not found):
+            try:
+                found += [upload for upload in self._picked(cleaned.get(f"{name}__pick") or [])
+                          if upload not in found]
+            except ValidationError as exc:
+                problem = exc
+        if not found and not problem and not cleaned.get(f"{name}__pick"):
             tokens = (cleaned.get(f"{name}__keep") or "").split()
-            found = list(Upload.objects.filter(owner=self.user, token__in=tokens)) if tokens else []
-        if not found and not problem and cleaned.get(f"{name}__gallery"):
-            output = Output.objects.filter(pk=cleaned[f"{name}__gallery"], generation__owner=self.user,
-                                           generation__deleted_at__isnull=True).exclude(file="").first()
-            if output is not None:
-                found = [uploads.from_output(output, self.user)]
+            found = list(references.uploads(self.user).filter(token__in=tokens)) if tokens else []
+        if param.type == "upload":
+            found = found[:1]
         if found:
             # Re-rendering the form keeps these by reference; the member does not upload again.
             self.kept[name] = found
-            self.data[f"{name}__keep"] = " ".join(upload.token for upload in found)
-            if f"{name}__gallery" in self.data:
-                self.data[f"{name}__gallery"] = ""
+        self._set(f"{name}__keep", " ".join(upload.token for upload in found))
+        if f"{name}__pick" in self.fields:
+            self._set(f"{name}__pick", [f"upload:{upload.pk}" for upload in found])
         if problem:
             raise problem
         if not found:
             return None
         items = [{"type": param.wrap, param.wrap: u.public_url} if param.wrap else u.public_url for u in found]
         return items if param.type == "uploads" or param.list else items[0]
+
+    def _picked(self, keys):
+        """The member's own uploads and results named by picker values ("upload:7", "output:9"),
+        in order; a result becomes an upload (a copy of its saved image)."""
+        found = []
+        for key in keys:
+            kind, _, pk = str(key).partition(":")
+            if not pk.isdigit():
+                continue
+            if kind == "upload":
+                upload = references.uploads(self.user).filter(kind=Upload.Kind.IMAGE, pk=pk).first()
+            elif kind == "output":
+                output = references.saved_images(self.user).filter(pk=pk).first()
+                upload = uploads.from_output(output, self.user) if output else None
+            else:
+                upload = None
+            if upload is not None and upload not in found:
+                found.append(upload)
+        return found
+
+    def _set(self, name, value):
+        if hasattr(self.data, "setlist") and isinstance(value, list):
+            self.data.setlist(name, value)
+        else:
+            self.data[name] = value
 
     # What the views use ------------------------------------------------------------------------
     @property
@@ -259,10 +352,70 @@ class GenerationForm(forms.Form):
         rows = []
         for param in self.spec.params:
             name = "motion" if param.type == "motions" else param.name
+            picks = self.picks(name) if f"{name}__pick" in self.fields else None
             rows.append({"param": param, "field": self[name], "kept": self.kept.get(param.name, []),
-                         "gallery": self[f"{name}__gallery"] if f"{name}__gallery" in self.fields else None,
-                         "keep": self[f"{name}__keep"] if f"{name}__keep" in self.fields else None})
+                         "picks": picks, "picked": any(p["checked"] for p in picks or ()),
+                         "pick_name": f"{name}__pick", "multiple": param.type == "uploads",
+                         "keep": self[f"{name}__keep"] if f"{name}__keep" in self.fields and picks is None else None,
+                         "fields": self._row_fields(param, name)})
         return rows
+
+    def _row_fields(self, param, name):
+        names = {name, f"{name}__keep", f"{name}__pick"}
+        if param.seed:
+            names |= {"lock_seed", "sweep_seeds"}
+        if param.picker == "style":
+            names.add("sweep_styles")
+        if param.type == "motions":
+            names.add("motion_strength")
+        return names
+
+    @cached_property
+    def other_characters(self):
+        """Ready characters this model's picker does not offer: each link switches to the model
+        that takes it."""
+        return list(Character.objects.for_user(self.user).ready().exclude(pk__in=[c.pk for c in self.characters])
+                    .only("pk", "name", "provider_id", "model_version", "thumbnail"))
+
+    @cached_property
+    def layout(self):
+        """The prompt bar (the prompt), the inputs shown right under it (what has to be given,
+        and the character), and the rest, folded under "More settings"."""
+        prompt, shown, folded = None, [], []
+        for row in self.rows():
+            param = row["param"]
+            if param.name == "prompt":
+                prompt = row
+            elif param.picker == "character" or (param.required and param.default is None):
+                shown.append(row)
+            else:
+                folded.append(row)
+        return {"prompt": prompt, "shown": shown, "folded": folded}
+
+    @property
+    def more_open(self):
+        """"More settings" opens when one of its fields has an error, or a sweep is set up."""
+        outside = {"model", "__all__"}
+        for row in (self.layout["prompt"], *self.layout["shown"]):
+            if row:
+                outside |= row["fields"]
+        return any(name not in outside for name in self.errors) or self.sweep_is_set
+
+    @property
+    def sweep_is_set(self):
+        seeds = self["sweep_seeds"].value() if "sweep_seeds" in self.fields else None
+        styles = self["sweep_styles"].value() if "sweep_styles" in self.fields else None
+        return str(seeds or "1") not in ("", "1") or bool(styles)
+
+    def ready_for_next(self):
+        """After a submit: the same settings for the next one, but a single generation (a sweep
+        or style grid is never carried over) and a fresh random seed unless it is locked."""
+        if "sweep_seeds" in self.fields:
+            self._set("sweep_seeds", "1")
+        if "sweep_styles" in self.fields:
+            self._set("sweep_styles", [])
+        if not self.cleaned_data.get("lock_seed") and "seed" in self.data:
+            self._set("seed", "")
 
 
 def data_from_params(model, params, *, project=None, seed_mode="same"):
@@ -315,7 +468,7 @@ class GalleryFilterForm(forms.Form):
         # the catalogue still filters when asked for, as an extra choice.
         choices = [("", "All models"), *((group, models) for group, models in catalogue.grouped_choices() if models)]
         asked = self.data.get("by_model") or ""
-        if asked and catalogue.get(asked) is None:
+        if asked and catalogue.get(asked) is None and not catalogue.unusable(asked):
             choices.append((asked, asked.removeprefix("higgsfield-ai/")))
         self.fields["by_model"].choices = choices
 

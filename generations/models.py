@@ -657,6 +657,30 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class IdempotencyKey(models.Model):
+    """A request that may arrive twice: the JSON API's Idempotency-Key header, or the studio
+    form's one-time token. The first request with a key records what it asked for (a
+    fingerprint of its body) and the generation it started, in the same transaction; a repeat
+    gets that answer instead of a second job (generations/idempotency.py)."""
+
+    class Kind(models.TextChoices):
+        API = "api", "Idempotency-Key header"
+        FORM = "form", "Studio form token"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    generation = models.ForeignKey(Generation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "key"], name="one_use_per_idempotency_key")]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
+
+
 # Galleries: what the team curates for clients, how it is shared, and what clients answer.
 
 

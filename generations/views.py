@@ -15,10 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, pipeline, pricing, sweeps, webhooks
-from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params
+from generations import cards, catalogue, idempotency, pipeline, pricing, sweeps, webhooks
+from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params, new_submit_token
 from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
+from higgsweb import ledger
 from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
@@ -55,7 +56,10 @@ def _require_member(request):
 def _start_form(request):
     """The studio form for a GET: a fresh one, or prefilled from a gallery item's action."""
     if request.GET.get("from"):
-        source = _get_generation_for_user(request, request.GET["from"])
+        try:
+            source = _get_generation_for_user(request, uuid.UUID(request.GET["from"]))
+        except ValueError:  # not an id at all
+            raise Http404
         model = catalogue.get(source.model_id) or catalogue.get(catalogue.DEFAULT_MODEL)
         data = data_from_params(model, source.params, project=source.project,
                                 seed_mode=request.GET.get("seed", "keep"))
@@ -70,8 +74,10 @@ def _start_form(request):
     initial = {"project": request.GET.get("project") or Project.objects.active().first(),
                "prompt": request.GET.get("prompt", "")}
     start = catalogue.first_image_param(model)
-    if request.GET.get("start") and start:
-        initial[f"{start.name}__gallery"] = request.GET["start"]
+    if request.GET.get("start", "").isdigit() and start:
+        initial[f"{start.name}__pick"] = [f"output:{request.GET['start']}"]
+    if request.GET.get("character") and model.has("custom_reference_id"):
+        initial["custom_reference_id"] = request.GET["character"]
     return GenerationForm(initial=initial, model=model, user=request.user)
 
 
@@ -101,7 +107,7 @@ def gallery(request):
     return render(request, template_name, ctx)
 
 
-STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "image")
+STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "character", "image")
 BATCH_PARAMS = ("batch_size", "num_images")
 PAGE_SIZE = 48
 
@@ -156,10 +162,18 @@ def studio_form(request):
 def studio_cost(request):
     _require_member(request)
     model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
-    cells = max(1, len(request.GET.getlist("sweep_styles"))) * _int(request.GET.get("sweep_seeds"), 1)
+    seeds = _int(request.GET.get("sweep_seeds"), 1) if model.has("seed") else 1
+    cells = max(1, len(request.GET.getlist("sweep_styles"))) * seeds
     quote = pricing.quote(model, request.GET.dict()).times(cells)
-    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells}
+    project = Project.objects.for_user(request.user).active().filter(pk=_int_or_none(request.GET.get("project")))
+    allowances = ledger.allowances(request.user, project.first())
+    ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells,
+           "allowances": allowances, "refused": next((a for a in allowances if a.refuses(quote.credits)), None)}
     return render(request, "generations/studio.html#cost", ctx)
+
+
+def _int_or_none(value):
+    return int(value) if value and str(value).isdigit() else None
 
 
 def _int(value, default):
@@ -176,22 +190,78 @@ def generation_create(request):
     model = catalogue.get(request.POST.get("model") or catalogue.DEFAULT_MODEL)
     if model is None:
         raise Http404("Unknown model")
+    token, fingerprint = _submit_token(request)
+    if token and (earlier := idempotency.earlier(request.user, idempotency.FORM, token)):
+        return _resubmitted(request, model, earlier, fingerprint)
     form = GenerationForm(request.POST, request.FILES, model=model, user=request.user)
     if not form.is_valid():
         return render(request, "generations/studio.html#generation-form", {"form": form})
     try:
-        generations = _start_all(request.user, form)
+        generations = _start_once(request.user, form, token, fingerprint)
     except BudgetExceeded as exc:  # nothing was created or charged
         form.add_error(None, str(exc))
         return render(request, "generations/studio.html#generation-form", {"form": form})
+    if generations is None:  # the other click of a double click got there first
+        return _resubmitted(request, model, idempotency.earlier(request.user, idempotency.FORM, token),
+                            fingerprint)
     if not request.htmx:
         messages.success(request, "Submitted. The result appears in the gallery when it is ready.")
         return redirect("sweep", generations[0].sweep) if generations[0].sweep else redirect("gallery")
-    if not form.cleaned_data.get("lock_seed") and "seed" in form.data:
-        form.data["seed"] = ""
+    form.ready_for_next()
+    form.data["submit_token"] = new_submit_token()
     ctx = {"form": form, "submitted": generations}
     response = render(request, "generations/studio.html#generation-form", ctx)
-    return trigger_client_event(response, "generationCreated")
+    # The ids let the page bring the new cards into view once the list shows them.
+    return trigger_client_event(response, "generationCreated", {"ids": [str(g.pk) for g in generations]})
+
+
+def _submit_token(request):
+    """The studio form's one-time token (when it carries a usable one), and a fingerprint of
+    what was sent with it: the fields and the files' names and sizes."""
+    token = request.POST.get("submit_token", "")
+    if not token or idempotency.key_problem(token):
+        return "", ""
+    fields = sorted((name, request.POST.getlist(name)) for name in request.POST
+                    if name not in ("csrfmiddlewaretoken", "submit_token"))
+    files = sorted((name, item.name, item.size) for name, items in request.FILES.lists() for item in items)
+    return token, idempotency.fingerprint(fields, files)
+
+
+def _start_once(user, form, token, fingerprint):
+    """_start_all, at most once per form token; None when a submit of the same form committed first."""
+    with transaction.atomic():
+        claim = idempotency.claim(user, idempotency.FORM, token, fingerprint) if token else None
+        if claim is not None and claim.generation_id:
+            return None
+        generations = _start_all(user, form)
+        idempotency.record(claim, generations[0])
+    return generations
+
+
+def _resubmitted(request, model, earlier, fingerprint):
+    """A form whose token already started its job: a double click, a reload that posts again
+    or a resend shows that job instead of starting another. A form changed since (sent again
+    from the browser's history) keeps the changes and asks for one more press."""
+    first = earlier.generation
+    generations = list(Generation.objects.filter(sweep=first.sweep).order_by("created_at")) if first.sweep \
+        else [first]
+    same = earlier.fingerprint == fingerprint
+    if same and not request.htmx:
+        messages.info(request, "Already submitted; here it is.")
+        return redirect("sweep", first.sweep) if first.sweep else redirect("gallery")
+    if same:  # the form as the first answer showed it
+        seed = "same" if request.POST.get("lock_seed") else "new"
+        form = GenerationForm(data_from_params(model, first.params, project=first.project, seed_mode=seed),
+                              model=model, user=request.user)
+        form.is_valid()
+    else:
+        form = GenerationForm(request.POST, request.FILES, model=model, user=request.user)
+        form.is_valid()
+        form.add_error(None, "This form was already sent and started a generation. Press Generate again to start "
+                             "another one with these settings.")
+    form.data["submit_token"] = new_submit_token()
+    ctx = {"form": form, "submitted": generations if same else None}
+    return render(request, "generations/studio.html#generation-form", ctx)
 
 
 def _start_all(user, form):

@@ -2,25 +2,29 @@
 generation; CSV of the same filtered ledger; reconciliation. Everyone else gets 404."""
 
 import csv
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_q.tasks import async_task
 
 from generations.models import Generation
 from higgsweb import ledger
 from higgsweb.access import found
-from higgsweb.models import LedgerEntry, Project, ProviderBalance, User
+from higgsweb.models import Budget, LedgerEntry, Project, ProviderBalance, User
 
 Kind = LedgerEntry.Kind
-CHART_W, CHART_H, MAX_CHART_DAYS = 720, 160, 120
+CHART_W, CHART_H, MAX_CHART_DAYS = 720, 220, 120
 
 
 def _require_admin(request):
@@ -78,20 +82,59 @@ def _totals(entries):
     )
 
 
+CHART_LEFT, CHART_BOTTOM, CHART_TOP, MAX_BAR = 56, 30, 18, 56
+
+
+def nice_ceiling(value):
+    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value`: round numbers for the axis."""
+    value = max(Decimal(value), Decimal("0.001"))
+    power = Decimal(10) ** (len(str(int(value))) - 1) if value >= 1 else Decimal("0.001")
+    while True:
+        for step in (1, 2, Decimal("2.5"), 5, 10):
+            if step * power >= value:
+                return step * power
+        power *= 10
+
+
 def day_chart(by_day, date_from, date_to):
-    """Bars for a server-rendered SVG: one per day of the range, scaled to the busiest day."""
+    """A server-rendered SVG bar chart of credits per day: a y axis with round ticks, a date
+    under every few bars, bars no wider than MAX_BAR (so one day is a bar, not a slab), and
+    the figure on each bar while there are few."""
     totals = {row["day"]: row["total"] for row in by_day}
     start = max(date_from, date_to - timedelta(days=MAX_CHART_DAYS - 1))
     days = [start + timedelta(days=n) for n in range((date_to - start).days + 1)]
-    peak = max([t for t in totals.values() if t > 0], default=Decimal(1))
-    step = CHART_W / len(days)
+    top = nice_ceiling(max([t for t in totals.values() if t > 0], default=Decimal(1)))
+    plot_w, plot_h = CHART_W - CHART_LEFT - 8, CHART_H - CHART_BOTTOM - CHART_TOP
+    band = plot_w / len(days)
+    width = min(max(band * 0.7, 1), MAX_BAR)
+    every = -(-len(days) // 10)  # at most about ten dates under the axis
     bars = []
     for i, day in enumerate(days):
         total = totals.get(day, Decimal(0))
-        height = round(float(max(total, 0) / peak) * (CHART_H - 20), 1)
-        bars.append({"day": day, "total": total, "x": round(i * step, 1), "width": round(max(step - 2, 1), 1),
-                     "y": round(CHART_H - height, 1), "height": height})
-    return {"bars": bars, "width": CHART_W, "height": CHART_H, "peak": peak}
+        height = round(float(max(total, 0) / top) * plot_h, 1)
+        x = CHART_LEFT + i * band + (band - width) / 2
+        bars.append({"day": day, "total": total, "x": round(x, 1), "width": round(width, 1),
+                     "y": round(CHART_TOP + plot_h - height, 1), "height": height, "middle": round(x + width / 2, 1),
+                     "label": i % every == 0})
+    ticks = [{"value": top * n / 4, "y": round(CHART_TOP + plot_h - plot_h * n / 4, 1)} for n in range(5)]
+    return {"bars": bars, "width": CHART_W, "height": CHART_H, "top": top, "ticks": ticks,
+            "left": CHART_LEFT, "right": CHART_W - 8, "base": CHART_TOP + plot_h, "label_y": CHART_TOP + plot_h + 18,
+            "show_values": len(days) <= 14, "days": len(days)}
+
+
+def presets(request, today=None):
+    """Links for the usual ranges, keeping the other filters; the current one is marked."""
+    today = today or timezone.localdate()
+    ranges = [("Last 7 days", today - timedelta(days=6)), ("Last 30 days", today - timedelta(days=29)),
+              ("Last 90 days", today - timedelta(days=89)), ("This month", today.replace(day=1))]
+    query = request.GET.copy()
+    links = []
+    for label, start in ranges:
+        query["date_from"], query["date_to"] = start.isoformat(), today.isoformat()
+        current = (request.GET.get("date_from", today.replace(day=1).isoformat()) == start.isoformat()
+                   and request.GET.get("date_to", today.isoformat()) == today.isoformat())
+        links.append({"label": label, "query": query.urlencode(), "current": current})
+    return links
 
 
 @require_GET
@@ -116,6 +159,7 @@ def audit(request):
         "rows": rows,
         "query": request.GET.urlencode(),
         "range": data,
+        "presets": presets(request),
     }
     return render(request, "audit/index.html", ctx)
 
@@ -162,7 +206,8 @@ def reconciliation(request):
         balances.setdefault(reading.account_id, reading)
     month_total = LedgerEntry.objects.filter(created_at__date__gte=ledger.month_start()).aggregate(
         total=Sum("amount", default=Decimal(0)))["total"]
-    ctx = {"problems": ledger.discrepancies(), "balances": balances.values(), "month_total": month_total}
+    ctx = {"problems": ledger.discrepancies(), "balances": [ledger.BalanceNow(r) for r in balances.values()],
+           "month_total": month_total}
     return render(request, "audit/reconciliation.html", ctx)
 
 
@@ -172,3 +217,117 @@ def reconciliation_resolve(request, generation):
     ledger.resolve(generation, by=request.user)
     messages.success(request, f"Ledger entries added for {generation.pk}.")
     return redirect("audit-reconciliation")
+
+
+# --- Budgets ----------------------------------------------------------------------------
+
+class BudgetForm(forms.Form):
+    """One budget's limits, as an admin types them on the budgets page."""
+
+    scope = forms.ChoiceField(choices=Budget.Scope.choices, widget=forms.HiddenInput)
+    target = forms.IntegerField(widget=forms.HiddenInput)
+    hard_limit = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3, label="Limit",
+                                    help_text="Credits that may not be passed. Empty: no limit.")
+    soft_limit = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=3, label="Warn at",
+                                    help_text="Credits after which the owner and admins are warned. Empty: no warning.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # the row's cells hold the inputs; its last cell the <form>
+            field.widget.attrs["form"] = self.form_id
+
+    @property
+    def form_id(self):
+        return f"budget-form-{self.prefix}"
+
+    def clean(self):
+        data = super().clean()
+        hard, soft = data.get("hard_limit"), data.get("soft_limit")
+        if hard is not None and soft is not None and soft > hard:
+            self.add_error("soft_limit", "The warning has to come at or before the limit.")
+        return data
+
+    def budget(self):
+        """This month's budget of the user, or the project's; None for an unknown target."""
+        data = self.cleaned_data
+        if data["scope"] == Budget.Scope.USER:
+            user = User.objects.filter(pk=data["target"], is_active=True).first()
+            return user and ledger.user_budget(user)
+        project = Project.objects.filter(pk=data["target"]).first()
+        return project and ledger.project_budget(project)
+
+    def save(self, budget):
+        """Change only the limits (never `spent`, which holds and refunds move at the same time);
+        a new warning threshold may warn again."""
+        data = self.cleaned_data
+        changes = {"hard_limit": data["hard_limit"], "soft_limit": data["soft_limit"]}
+        if data["soft_limit"] != budget.soft_limit:
+            changes["warned_at"] = None
+        Budget.objects.filter(pk=budget.pk).update(**changes)
+
+
+def _budget_rows(bound=None):
+    """Every active person (this month) and project, with their budget and a form to change it;
+    `bound` is the form that was just posted (shown with its errors and what was typed)."""
+    month = ledger.month_start()
+    users = User.objects.filter(is_active=True).exclude(role=User.Role.CLIENT).order_by("username")
+    budgets = {(b.scope, b.user_id or b.project_id): b for b in Budget.objects.filter(
+        Q(scope=Budget.Scope.USER, month=month) | Q(scope=Budget.Scope.PROJECT))}
+    latest = {}
+    for b in Budget.objects.filter(scope=Budget.Scope.USER, month__lt=month).order_by("month"):
+        latest[b.user_id] = b  # the newest earlier month wins: its limits carry forward
+    rows = {"user": [], "project": []}
+    for scope, owners in (("user", users), ("project", Project.objects.order_by("name"))):
+        for owner in owners:
+            budget = budgets.get((scope, owner.pk)) or (latest.get(owner.pk) if scope == "user" else None)
+            spent = budget.spent if budget and (scope == "project" or budget.month == month) else Decimal(0)
+            initial = {"scope": scope, "target": owner.pk, "hard_limit": budget and budget.hard_limit,
+                       "soft_limit": budget and budget.soft_limit}
+            if scope == "user" and budget is None:
+                initial["hard_limit"] = getattr(settings, "DEFAULT_MONTHLY_CREDITS", None)
+            is_bound = bound is not None and bound["scope"].value() == scope and \
+                str(bound["target"].value()) == str(owner.pk)
+            form = bound if is_bound else BudgetForm(initial=initial, prefix=f"{scope}-{owner.pk}")
+            rows[scope].append({"owner": owner, "spent": spent, "form": form,
+                                "left": None if initial["hard_limit"] is None else
+                                max(Decimal(str(initial["hard_limit"])) - spent, Decimal(0)),
+                                "anchor": f"budget-{scope}-{owner.pk}"})
+    return rows
+
+
+def budgets(request):
+    """Monthly limits per person and limits per project, set and changed here."""
+    _require_admin(request)
+    if request.method == "POST":
+        prefix = request.POST.get("prefix", "")
+        form = BudgetForm(request.POST, prefix=prefix if re.fullmatch(r"(user|project)-\d+", prefix) else None)
+        budget = form.budget() if form.is_valid() else None
+        if form.is_valid() and budget is None:
+            form.add_error(None, "That person or project no longer exists.")
+        elif budget is not None:
+            form.save(budget)
+            limit = form.cleaned_data["hard_limit"]
+            messages.success(request, f"{_owner_name(budget)}: " + (
+                f"limit {limit:,.3f} credits" if limit is not None else "no limit") + ".")
+            return redirect(reverse("audit-budgets") + f"#budget-{form.cleaned_data['scope']}-"
+                            f"{form.cleaned_data['target']}")
+        return render(request, "audit/budgets.html", {"rows": _budget_rows(form), "month": ledger.month_start()},
+                      status=400)
+    return render(request, "audit/budgets.html", {"rows": _budget_rows(), "month": ledger.month_start()})
+
+
+def _owner_name(budget):
+    if budget.scope == Budget.Scope.USER:
+        return f"{budget.user.get_username()} in {budget.month:%B %Y}"
+    return f"Project “{budget.project}”"
+
+
+# --- Provider balance ------------------------------------------------------------------
+
+@require_POST
+def balance_refresh(request):
+    """Ask the worker to read the provider balances now (a page never calls the provider)."""
+    _require_admin(request)
+    async_task("higgsweb.ledger.read_provider_balances", task_name="read-provider-balances")
+    messages.success(request, "Reading the balance now; it shows here in a few seconds.")
+    return redirect("health" if request.POST.get("next") == "health" else "audit-reconciliation")

@@ -13,6 +13,7 @@ from django_q.brokers import get_broker
 from django_q.status import Stat
 
 from generations.models import ProviderAccount, WebhookDelivery
+from higgsweb import ledger
 from higgsweb.models import ProviderBalance, WorkerHeartbeat
 
 log = logging.getLogger("higgsweb.health")
@@ -55,6 +56,7 @@ def health(request):
     accounts = ProviderAccount.objects.filter(active=True)
     ctx = {
         "readings": readings,
+        "balances": [ledger.BalanceNow(reading) for reading in readings],
         "unread_accounts": accounts.exclude(pk__in=[r.account_id for r in readings]),
         "key_refused": any(r.key_valid is False for r in readings),
         "last_webhook": WebhookDelivery.objects.order_by("-received_at").first(),

@@ -74,6 +74,38 @@ def user_budget(user, when=None):
     return budget
 
 
+class Allowance:
+    """What a budget still allows, for showing beside the cost (no limit: `left` is None)."""
+
+    def __init__(self, name, limit, spent):
+        self.name, self.spent = name, spent
+        self.limit = None if limit is None else Decimal(str(limit))
+        self.left = None if self.limit is None else max(self.limit - spent, Decimal(0))
+
+    def refuses(self, cost):
+        return self.left is not None and cost > self.left
+
+
+def allowances(user, project=None, when=None):
+    """The user's allowance this month and the project's, read without creating a budget
+    (the cost line asks on every keystroke): a month without its budget row yet has the
+    limit `user_budget` would give it and nothing spent."""
+    month = month_start(when)
+    latest = (Budget.objects.filter(scope=Budget.Scope.USER, user=user, month__lte=month)
+              .order_by("-month").only("month", "hard_limit", "spent").first())
+    if latest is not None and latest.month == month:
+        mine = Allowance("this month", latest.hard_limit, latest.spent)
+    else:
+        limit = latest.hard_limit if latest else getattr(settings, "DEFAULT_MONTHLY_CREDITS", None)
+        mine = Allowance("this month", limit, Decimal(0))
+    found = [mine]
+    if project is not None:
+        budget = Budget.objects.filter(scope=Budget.Scope.PROJECT, project=project).only("hard_limit", "spent").first()
+        if budget is not None and budget.hard_limit is not None:
+            found.append(Allowance(f"project “{project}”", budget.hard_limit, budget.spent))
+    return found
+
+
 def project_budget(project):
     if project is None:
         return None
@@ -266,6 +298,27 @@ def read_provider_balances():
         reading.save()
         readings.append(reading)
     return readings
+
+
+class BalanceNow:
+    """A provider balance reading, with how old it is and what the ledger has recorded on its
+    account since: the balance moves with every job, but is read only now and then."""
+
+    STALE = timedelta(minutes=10)
+
+    def __init__(self, reading, now=None):
+        self.reading, self.account = reading, reading.account
+        self.age = (now or timezone.now()) - reading.read_at
+        self.stale = self.age > self.STALE
+        self.since = None
+        if reading.credits is not None:
+            on_account = Q(generation__account=reading.account_id) | Q(character__account=reading.account_id)
+            self.since = LedgerEntry.objects.filter(on_account, created_at__gt=reading.read_at).aggregate(
+                total=Sum("amount", default=Decimal(0)))["total"]
+
+    @property
+    def estimate(self):
+        return None if self.since is None else self.reading.credits - self.since
 
 
 # --- Status changes -------------------------------------------------------------------

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -16,12 +17,67 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# Values are read and checked here, at start-up: a value that cannot mean what its name says
+# stops the process with ImproperlyConfigured naming the variable, instead of surfacing later
+# as a wrong type deep inside a request or a task. An empty value counts as unset.
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _env(name):
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _bad(name, value, expected):
+    return ImproperlyConfigured(f"The environment variable {name}={value!r} is not valid: {expected}.")
+
+
 def envbool(name, default="False"):
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+    value = (_env(name) or default).lower()
+    if value not in TRUE + FALSE:
+        raise _bad(name, value, "use true or false")
+    return value in TRUE
 
 
-def envint(name, default):
-    return int(os.environ.get(name, default))
+def _bounds(minimum, maximum):
+    if maximum is None:
+        return f"at least {minimum}"
+    return f"from {minimum} to {maximum}"
+
+
+def envint(name, default, minimum=0, maximum=None):
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _bad(name, value, f"expected a whole number {_bounds(minimum, maximum)}")
+    if number < minimum or (maximum is not None and number > maximum):
+        raise _bad(name, value, f"expected a whole number {_bounds(minimum, maximum)}")
+    return number
+
+
+def envcredits(name):
+    """A number of credits (three decimals at most, as the ledger keeps them), or None when unset."""
+    value = _env(name)
+    if value is None:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0 or number >= 10 ** 9 \
+            or number != number.quantize(Decimal("0.001")):
+        raise _bad(name, value, "expected a number of credits from 0 to 999999999.999")
+    return number.quantize(Decimal("0.001"))
+
+
+def envchoice(name, default, choices):
+    value = (_env(name) or default).lower()
+    if value not in choices:
+        raise _bad(name, value, "expected one of " + ", ".join(choices))
+    return value
 
 
 def envlist(name, default=""):
@@ -30,7 +86,7 @@ def envlist(name, default=""):
 
 # HIGGSWEB_ENV=production switches debug off, requires the secrets below (startup fails
 # with ImproperlyConfigured naming each missing one) and turns on the HTTPS settings.
-PRODUCTION = os.environ.get("HIGGSWEB_ENV", "development").strip().lower() == "production"
+PRODUCTION = envchoice("HIGGSWEB_ENV", "development", ("development", "production")) == "production"
 DEV_SECRET_KEY = "dev-only-secret-key-change-me-in-production-0123456789"
 
 
@@ -73,9 +129,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "higgsweb.logs.RequestIdMiddleware",
+    "generations.api.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "higgsweb.caching.PrivateResponsesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -108,32 +166,39 @@ TEMPLATES = [
 ]
 
 # Database: SQLite by default (WAL, busy timeout, IMMEDIATE transactions so that
-# concurrent writers queue instead of failing); DATABASE_URL for PostgreSQL.
+# concurrent writers queue instead of failing); DATABASE_URL for PostgreSQL. A sqlite:/// URL
+# gets the same SQLite settings as the default file (options in the URL's query win).
 # Connections are kept for CONN_MAX_AGE seconds (0 closes each at the end of its request or
 # task; opening one costs more than a webhook's whole work) and checked before reuse, so one
 # the database dropped meanwhile is replaced instead of failing the request.
 CONN_MAX_AGE = envint("CONN_MAX_AGE", 60)
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+}
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE,
-                                                  conn_health_checks=True)}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE,
+                                                      conn_health_checks=True)}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"The environment variable DATABASE_URL is not valid: {exc}")
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
-            },
-            # Tests use a file too: the live server's thread and the test then wait for each other
-            # (busy timeout) instead of failing with "table is locked" as a shared in-memory database does.
-            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", BASE_DIR / "test-db.sqlite3")},
             "CONN_MAX_AGE": CONN_MAX_AGE,
             "CONN_HEALTH_CHECKS": True,
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    # Tests use a file too: the live server's thread and the test then wait for each other
+    # (busy timeout) instead of failing with "table is locked" as a shared in-memory database does.
+    DATABASES["default"].setdefault("TEST", {"NAME": os.environ.get("SQLITE_TEST_PATH",
+                                                                    BASE_DIR / "test-db.sqlite3")})
 IS_SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 AUTH_USER_MODEL = "higgsweb.User"
@@ -150,7 +215,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 # django-axes: 5 failed logins for one username from one IP lock that pair out for 15
 # minutes; the lock lifts by itself (the attempt record expires), no admin needed.
-AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -202,7 +267,7 @@ if PRODUCTION:
 # --- Provider -------------------------------------------------------------------
 HIGGSFIELD_API_KEY = os.environ.get("HIGGSFIELD_API_KEY", "")
 HIGGSFIELD_API_SECRET = os.environ.get("HIGGSFIELD_API_SECRET", "")
-SIM_PORT = envint("SIM_PORT", 8765)
+SIM_PORT = envint("SIM_PORT", 8765, minimum=1, maximum=65535)
 SIMULATOR_URL = os.environ.get("SIMULATOR_URL", f"http://127.0.0.1:{SIM_PORT}")
 # With no key, the app runs against the local simulator with its demo credentials.
 USE_SIMULATOR = envbool("USE_SIMULATOR") or not HIGGSFIELD_API_KEY
@@ -228,8 +293,8 @@ HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS = os.environ.get("HIGGSFIELD_WEBHOOK_SECRET_P
 # Where the provider (or the simulator) reaches this app's webhooks and shared input files.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Studio inputs (images and audio members upload): checked by content, within these limits.
-UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 40_000_000)
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 40_000_000, minimum=1)
 # Output files are downloaded from any https host that resolves only to public addresses
 # (generations/higgsfield/download.py). HIGGSFIELD_MEDIA_HOSTS optionally narrows that to
 # listed names and `*.suffix` patterns, e.g. "*.cloudfront.net,cdn.higgsfield.ai".
@@ -237,7 +302,7 @@ HIGGSFIELD_MEDIA_HOSTS = envlist("HIGGSFIELD_MEDIA_HOSTS")
 # Plain http and loopback addresses for output files: only for the local simulator of
 # `make run`, and ignored whenever a real provider is configured.
 HIGGSFIELD_ALLOW_LOCAL_MEDIA = USE_SIMULATOR and envbool("HIGGSFIELD_ALLOW_LOCAL_MEDIA")
-MAX_DOWNLOAD_BYTES = envint("MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024)
+MAX_DOWNLOAD_BYTES = envint("MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024, minimum=1)
 # Where the provider's style and motion previews are shown from (the page's img-src).
 PREVIEW_HOSTS = ["d3u0tzju9qaucj.cloudfront.net", "cdn.higgsfield.ai", "platform.higgsfield.ai",
                  "api.higgsfield.ai", "fnf.higgsfield.ai"]
@@ -268,9 +333,9 @@ SECURE_CSP = {
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": os.environ.get("Q_NAME", "higgsweb"),
-    "workers": envint("Q_WORKERS", 2),
-    "timeout": envint("Q_TIMEOUT", 120),
-    "retry": envint("Q_RETRY", 180),
+    "workers": envint("Q_WORKERS", 2, minimum=1),
+    "timeout": envint("Q_TIMEOUT", 120, minimum=1),
+    "retry": envint("Q_RETRY", 180, minimum=2),
     "max_attempts": 3,
     "catch_up": False,
     "save_limit": 500,
@@ -283,16 +348,20 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 # How long a dispatched step may go unanswered before the sweeper enqueues it again.
-PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"])
+PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"], minimum=1)
+if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
+    # A task still running when its retry comes round would be delivered a second time.
+    raise ImproperlyConfigured(f"Q_TIMEOUT ({Q_CLUSTER['timeout']}) must be smaller than Q_RETRY "
+                               f"({Q_CLUSTER['retry']}).")
 # Input files: "auto" sends the provider a URL under PUBLIC_BASE_URL when that host is public,
 # and otherwise copies the file through the provider's upload flow; "always" / "never" force it.
-HIGGSFIELD_UPLOAD_INPUTS = os.environ.get("HIGGSFIELD_UPLOAD_INPUTS", "auto")
+HIGGSFIELD_UPLOAD_INPUTS = envchoice("HIGGSFIELD_UPLOAD_INPUTS", "auto", ("auto", "always", "never"))
 # Delete the provider's copy of a result once it is archived here (DELETE /requests/{id}).
 HIGGSFIELD_DELETE_AFTER_ARCHIVE = envbool("HIGGSFIELD_DELETE_AFTER_ARCHIVE", "False")
 
 # --- Credits and notifications -------------------------------------------------------
 # A new user's monthly hard limit in credits until an admin sets one (empty: no limit).
-DEFAULT_MONTHLY_CREDITS = os.environ.get("DEFAULT_MONTHLY_CREDITS") or None
+DEFAULT_MONTHLY_CREDITS = envcredits("DEFAULT_MONTHLY_CREDITS")
 # A job finishing while its owner has not looked at the gallery for this long is notified.
 NOTIFY_AWAY_MINUTES = envint("NOTIFY_AWAY_MINUTES", 5)
 # Email goes out only when an SMTP host is configured (Django 6.1 MAILERS; console otherwise,
@@ -304,7 +373,7 @@ if EMAIL_HOST_CONFIGURED or PRODUCTION:
     MAILERS["default"] = {
         "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
         "OPTIONS": {
-            "host": EMAIL_HOST_CONFIGURED or "localhost", "port": envint("EMAIL_PORT", 587),
+            "host": EMAIL_HOST_CONFIGURED or "localhost", "port": envint("EMAIL_PORT", 587, minimum=1, maximum=65535),
             "username": os.environ.get("EMAIL_HOST_USER", ""), "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
             "use_tls": envbool("EMAIL_USE_TLS", "True"), "timeout": 15,
         },
@@ -313,8 +382,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "higgsweb@localhost")
 
 # Logs go to stderr, one JSON object per line in production (LOG_FORMAT=json|plain), each
 # tagged with the request id of the web request or the generation id of the worker step.
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "plain")
+LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("debug", "info", "warning", "error", "critical")).upper()
+LOG_FORMAT = envchoice("LOG_FORMAT", "json" if PRODUCTION else "plain", ("json", "plain"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

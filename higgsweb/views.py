@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,3 +20,11 @@ def notifications(request):
 def notifications_read(request):
     request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
     return redirect("notifications")
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names no icon (an image opened in its own tab)."""
+    response = redirect(static("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -6,6 +6,7 @@ import wave
 import pytest
 from django.core.management import call_command
 
+from characters.models import Character
 from generations import catalogue, higgsfield, pipeline, tasks
 from generations.models import ApiToken, Generation
 from tests.examples import complete
@@ -124,14 +125,29 @@ def test_a_waiting_generation_can_be_canceled(client, alice, project, token):
     assert response.status_code == 200 and response.json()["status"] == "canceled"
 
 
+def with_own_objects(model, owner, params=None):
+    """The model's example (or `params`), with a ready character of `owner`'s where it only
+    says where one goes."""
+    params = dict(model.example if params is None else params)
+    for param in model.params:
+        if param.picker == "character" and param.name in params:
+            version = next(v for v, m in Character.MODEL_FOR_VERSION.items() if m == model.id)
+            character = Character.objects.create(name="Ready face", owner=owner, status="completed",
+                                                 model_version=version, provider_id=f"ref-{version}")
+            params[param.name] = character.provider_id
+    return params
+
+
 @pytest.mark.parametrize("model", catalogue.all_models(), ids=lambda m: m.id)
 def test_every_catalogue_model_round_trips_with_its_own_example(model, client, token, project, simulator, account,
-                                                                django_capture_on_commit_callbacks):
+                                                                alice, django_capture_on_commit_callbacks):
     conn = account.connection()
     inputs = {"png": PNG, "wav": WAV}
-    # Each input is uploaded first, as the example's needs say, through the provider's upload flow.
+    # Each input is uploaded first, as the example's needs say, through the provider's upload flow;
+    # a character is one of the member's own ready ones.
     params = complete(model, lambda kind: higgsfield.upload(conn, inputs[kind], f"image/{kind}" if kind == "png"
                                                              else "audio/wav"))
+    params.update(with_own_objects(model, alice, params))
     with django_capture_on_commit_callbacks(execute=True):
         response = create(client, token, {"model": model.id, "project": project.name, "params": params})
     assert response.status_code == 201, response.content

@@ -29,6 +29,7 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
     # A Soul image from the studio form.
     expect(page.locator("select[name=model]")).to_have_value("higgsfield-ai/soul/standard")
     page.fill("textarea[name=prompt]", "a lighthouse at dusk, long exposure")
+    page.click("#generation-form .more-settings > summary")
     page.select_option("select[name=aspect_ratio]", "16:9")
     htmx_idle(page)
     page.click("#generation-form button[type=submit]")

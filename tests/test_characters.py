@@ -12,6 +12,7 @@ from characters.models import Character
 from characters.signals import status_changed
 from generations import pipeline
 from generations import tasks as generation_tasks
+from generations.models import Upload
 
 
 def photo(name="face.jpg", fmt="JPEG", size=(64, 80), color=(200, 120, 90)):
@@ -266,3 +267,31 @@ def test_a_create_whose_answer_was_lost_is_found_in_the_providers_list_not_sent_
     character.refresh_from_db()
     assert character.status == "not_ready" and character.provider_id
     assert len(fast_training.library.references) == 1
+
+
+def test_photos_are_kept_when_consent_is_missing_and_used_once_it_is_given(client, create, alice):
+    html = create(consent_attested="").content.decode()
+    assert "only be created with the pictured person" in html and not Character.objects.exists()
+    kept = list(Upload.objects.filter(owner=alice).order_by("pk"))
+    assert len(kept) == 2 and "Kept 2 photos" in html
+    assert f'name="photos_keep" value="{kept[0].token} {kept[1].token}"' in html
+    assert f"/uploads/{kept[0].pk}/" in html  # shown, to the owner only (the upload-file view checks)
+    # Ticking consent is all that is left to do: the photos are not chosen again.
+    create(photos=[], photos_keep=f"{kept[0].token} {kept[1].token}")
+    character = Character.objects.get()
+    assert character.photos.count() == 2
+    assert not Upload.objects.exists()  # the kept copies are gone once the character has its own
+
+
+def test_someone_elses_kept_photos_cannot_be_used(client, create, alice, bob):
+    create(consent_attested="")
+    tokens = " ".join(Upload.objects.values_list("token", flat=True))
+    client.force_login(bob)
+    html = client.post("/characters/new/", form_data(photos=[], photos_keep=tokens)).content.decode()
+    assert "Add at least one photo" in html and not Character.objects.exists()
+
+
+def test_train_one_opens_the_form_on_the_models_variant(client, alice):
+    client.force_login(alice)
+    html = client.get("/characters/?model_version=v2").content.decode()
+    assert '<option value="v2" selected>' in html

@@ -31,7 +31,7 @@ def test_a_member_animates_image_3_of_a_batch_from_its_menu_and_from_the_viewer(
     image_3 = card.locator(".menu-group", has_text="Image 3")
     image_3.get_by_role("link", name="Animate").click()
     expect(page.locator("select[name=model]")).to_have_value("higgsfield-ai/dop/lite")
-    expect(page.locator("select[name=image_url__gallery]")).to_have_value(str(third.pk))
+    expect(page.locator(f"input[name=image_url__pick][value='output:{third.pk}']")).to_be_checked()
 
     page.goto("/")
     page.locator(f"#card-{batch.pk} a[data-viewer-key=o{third.pk}]").click()
@@ -40,7 +40,7 @@ def test_a_member_animates_image_3_of_a_batch_from_its_menu_and_from_the_viewer(
     expect(page.locator("dialog[data-viewer] .viewer-heading")).to_contain_text("Image 3 of 4")
     page.locator("dialog[data-viewer] .viewer-actions").get_by_role("link", name="Make it speak").click()
     expect(page.locator("select[name=model]")).to_have_value("v1/speak/higgsfield")
-    expect(page.locator("select[name=input_image__gallery]")).to_have_value(str(third.pk))
+    expect(page.locator(f"input[name=input_image__pick][value='output:{third.pk}']")).to_be_checked()
 
 
 def test_the_viewer_steps_through_the_feed_with_the_arrow_keys_zooms_and_closes_on_escape(

@@ -80,10 +80,13 @@ def test_a_good_image_is_reencoded_and_kept_when_another_field_is_wrong(client, 
     html = response.content.decode()
     upload = Upload.objects.get()
     assert (upload.width, upload.height, upload.content_type) == (64, 48, "image/png")
-    assert "Kept:" in html and upload.token in html
+    # Shown first among the start frame's thumbnails, already chosen.
+    field = html[html.index('data-param="image_url"'):]
+    assert f'name="image_url__pick" value="upload:{upload.pk}" checked' in field
     # The member fixes the prompt without choosing the file again.
     response = client.post("/generations/new/", {"model": DOP, "project": project.pk, "prompt": "now fixed",
-                                                  "image_url__keep": upload.token}, headers={"HX-Request": "true"})
+                                                  "image_url__pick": f"upload:{upload.pk}"},
+                           headers={"HX-Request": "true"})
     assert "generationCreated" in response["HX-Trigger"]
     generation = alice.generations.get()
     assert generation.params["image_url"] == upload.public_url

@@ -61,6 +61,12 @@ def credits(value):
 
 
 @register.filter
+def amount(value):
+    """A number of credits (or characters) without its unit: "2,500", "1.5"."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+@register.filter
 def usd(value):
     return f"${value:.3f}".rstrip("0").rstrip(".") if value < 1 else f"${value:.2f}"
 
@@ -71,3 +77,15 @@ def price_source(quote):
     if quote is None or getattr(quote, "source", "list") != "provider" or not quote.fetched_at:
         return "list price"
     return f"provider estimate, {timesince(quote.fetched_at)} ago"
+
+
+@register.simple_tag(takes_context=True)
+def gallery_cover(context, entries):
+    """The cover of a shared gallery: the first image among its items, as this viewer's own
+    thumbnail URL, with the absolute form link previews need; None without an image."""
+    for entry in entries:
+        for shown in entry["outputs"]:
+            if shown["output"].kind == "image":
+                return {"url": shown["thumb"], "absolute": context["request"].build_absolute_uri(shown["thumb"]),
+                        "width": shown["output"].width, "height": shown["output"].height}
+    return None

@@ -13,6 +13,14 @@ def credits(value):
     return f"{Decimal(value):,.3f}"
 
 
+@register.filter
+def short_credits(value):
+    """Credits without trailing zeros, for axes and compact figures: "2.5", "1,000"."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(value):,.3f}".rstrip("0").rstrip(".")
+
+
 @register.simple_tag(takes_context=True)
 def unread_notifications(context):
     user = context.get("user")

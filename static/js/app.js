@@ -228,3 +228,145 @@ document.addEventListener("toggle", (event) => {
   if (event.target.matches?.("details[data-menu]")) placeMenu(event.target);
 }, true);
 document.addEventListener("htmx:afterSettle", (event) => placeMenu(event.detail.elt.closest?.("details[data-menu]")));
+
+/* ---- Studio: prompt bar, inputs, navigation ------------------------------------------ */
+
+// Scripts run: narrow layouts may fold the navigation into its menu button (without them it stays open).
+document.documentElement.classList.add("js");
+
+// data-menu-toggle on a button: open and close the element its aria-controls names.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  document.getElementById(button.getAttribute("aria-controls"))?.classList.toggle("open", open);
+});
+document.addEventListener("keydown", (event) => {
+  const button = document.querySelector("[data-menu-toggle][aria-expanded=true]");
+  if (event.key === "Escape" && button) {
+    button.click();
+    button.focus();
+  }
+});
+
+// data-studio-form: Ctrl+Enter (Cmd+Enter on a Mac) submits from any field.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  const form = event.target.closest?.("form[data-studio-form]");
+  if (!form) return;
+  event.preventDefault();
+  form.requestSubmit();
+});
+
+// data-max-length on a prompt box: count its characters in the field's [data-counter].
+document.addEventListener("input", (event) => {
+  const box = event.target.closest?.("[data-max-length]");
+  const counter = box?.closest(".field")?.querySelector("[data-counter]");
+  if (!counter) return;
+  const limit = Number(box.dataset.maxLength);
+  counter.textContent = `${box.value.length.toLocaleString("en")} / ${limit.toLocaleString("en")} characters`
+    + (box.value.length > limit ? `: ${(box.value.length - limit).toLocaleString("en")} too many` : "");
+  counter.classList.toggle("over", box.value.length > limit);
+});
+
+// The studio form swapped for another model or after a submit: "More settings" stays open if it was.
+let moreSettingsOpen = false;
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target?.matches?.("form[data-studio-form]")) {
+    moreSettingsOpen = Boolean(event.detail.target.querySelector(".more-settings[open]"));
+  }
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (moreSettingsOpen && event.target.matches?.("form[data-studio-form]")) {
+    event.target.querySelector(".more-settings")?.setAttribute("open", "");
+  }
+});
+
+// A re-rendered studio form with an error: bring the first one into view and focus its field.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const form = event.target;
+  if (!form.matches?.("form[data-studio-form]")) return;
+  const problem = form.querySelector("[aria-invalid=true], .field.invalid, [data-form-error]");
+  if (!problem) return;
+  const target = problem.matches("input, select, textarea, [data-form-error]") ? problem
+    : problem.querySelector("input:not([type=hidden]):not([type=search]), select, textarea") || problem;
+  target.closest("details:not([open])")?.setAttribute("open", "");
+  target.focus({ preventScroll: true });
+  (target.closest(".field") || target).scrollIntoView({ block: "center" });
+});
+
+// data-focus-errors: a page sent back with errors (a plain form post) starts at the first one.
+document.querySelector("[data-focus-errors] [aria-invalid=true]")?.focus();
+
+// generationCreated (sent with the new ids): once the list shows a new card, bring it into view.
+let revealing = [];
+document.body.addEventListener("generationCreated", (event) => { revealing = event.detail?.ids || []; });
+document.addEventListener("htmx:afterSettle", () => {
+  const card = revealing.map((id) => document.getElementById(`card-${id}`)).find(Boolean);
+  if (!card) return;
+  revealing = [];
+  card.classList.add("just-made");
+  const box = card.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) card.scrollIntoView({ block: "start" });
+});
+
+// data-dropzone: an image dropped on it, or pasted while the form has focus, goes into its file
+// input (sent with the form, checked on the server as a chosen file is) and shows a preview.
+function giveFiles(zone, files) {
+  const input = zone.querySelector("input[type=file]");
+  const images = [...files].filter((file) => file.type.startsWith("image/"));
+  if (!input || !images.length) return false;
+  const transfer = new DataTransfer();
+  (input.multiple ? images : images.slice(0, 1)).forEach((file) => transfer.items.add(file));
+  input.files = transfer.files;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+  return true;
+}
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  const preview = input.matches?.("[data-dropzone] input[type=file]")
+    && input.closest("[data-dropzone]").querySelector("[data-drop-preview]");
+  if (!preview) return;
+  preview.replaceChildren();
+  [...input.files].forEach((file) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const img = Object.assign(document.createElement("img"), { src: reader.result, alt: file.name });
+      preview.append(img);
+    };
+    reader.readAsDataURL(file);
+  });
+  // A new file replaces a picked thumbnail (the server prefers the file too).
+  input.closest("[data-dropzone]").querySelector(".thumb.none input")?.click();
+});
+["dragenter", "dragover"].forEach((type) => document.addEventListener(type, (event) => {
+  const zone = event.target.closest?.("[data-dropzone]");
+  if (!zone) return;
+  event.preventDefault();
+  zone.classList.add("dragging");
+}));
+["dragleave", "drop"].forEach((type) => document.addEventListener(type, (event) => {
+  const zone = event.target.closest?.("[data-dropzone]");
+  if (!zone) return;
+  zone.classList.remove("dragging");
+  if (type === "drop") {
+    event.preventDefault();
+    giveFiles(zone, event.dataTransfer.files);
+  }
+}));
+document.addEventListener("paste", (event) => {
+  // Inside the studio form, or with nothing else in focus.
+  const form = event.target.closest?.("form[data-studio-form]")
+    || (event.target === document.body ? document.querySelector("form[data-studio-form]") : null);
+  const files = event.clipboardData?.files;
+  if (!form || !files?.length) return;
+  // The zone in focus, else the first one without a file yet.
+  const zones = [...form.querySelectorAll("[data-dropzone]")];
+  const zone = event.target.closest?.("[data-dropzone]")
+    || zones.find((z) => !z.querySelector("input[type=file]").files.length) || zones[0];
+  if (zone && giveFiles(zone, files)) {
+    event.preventDefault();
+    zone.scrollIntoView({ block: "nearest" });
+  }
+});

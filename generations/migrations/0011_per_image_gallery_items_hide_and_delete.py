@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0009_provider_estimates'),
+        ('generations', '0010_idempotency_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -63,6 +63,6 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [("generations", "0010_per_image_gallery_items_hide_and_delete")]
+    dependencies = [("generations", "0011_per_image_gallery_items_hide_and_delete")]
 
     operations = [migrations.RunPython(forwards, backwards)]
