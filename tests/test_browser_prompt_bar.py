@@ -90,7 +90,7 @@ def test_an_error_under_more_settings_opens_it_and_is_focused_in_view_on_a_phone
 
 def test_a_budget_changed_on_the_audit_page_is_what_the_member_sees_before_generate(
         browser_page, admin_user, alice, project, monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     page = browser_page
     page.set_viewport_size(DESKTOP)
     log_in(page, "ada", "pw-ada-123")
@@ -121,7 +121,7 @@ def test_a_budget_changed_on_the_audit_page_is_what_the_member_sees_before_gener
 
 
 def test_an_image_pasted_or_dropped_becomes_the_start_and_end_frame(browser_page, alice, project, monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     page = browser_page
     page.set_viewport_size(DESKTOP)
     log_in(page, "alice", "pw-alice-123")

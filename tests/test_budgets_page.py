@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from generations import pipeline
 from generations.models import Generation
 from higgsweb import audit, ledger
 from higgsweb.models import Budget, ProviderBalance
@@ -48,8 +49,8 @@ def test_an_admin_sets_a_monthly_limit_and_the_member_sees_it_in_the_studio(clie
 
 def test_changing_a_limit_keeps_what_was_spent_and_a_new_warning_level_warns_again(client, admin_user, alice,
                                                                                     project):
-    generation = Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                                          params={"prompt": "x"})
+    generation = pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                params={"prompt": "x"})
     budget = Budget.objects.get(scope="user", user=alice)
     Budget.objects.filter(pk=budget.pk).update(soft_limit=1, warned_at=timezone.now())
     client.force_login(admin_user)
@@ -80,7 +81,7 @@ def test_a_bad_limit_is_shown_on_its_row_and_changes_nothing(client, admin_user,
 
 def test_a_project_budget_set_on_the_page_refuses_a_job_that_would_pass_it(client, admin_user, alice, project,
                                                                           monkeypatch):
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
     client.force_login(admin_user)
     set_limits(client, "project", project, hard="2")
     client.force_login(alice)
@@ -99,8 +100,8 @@ def test_the_audit_pages_link_to_budgets(client, admin_user):
 
 
 def test_a_one_day_chart_is_a_bar_with_axes_and_labels(client, admin_user, alice, project):
-    Generation.objects.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
-                             params={"prompt": "x", "batch_size": 4})  # 6 credits held today
+    pipeline.start(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                   params={"prompt": "x", "batch_size": 4})  # 6 credits held today
     today = timezone.localdate()
     client.force_login(admin_user)
     html = client.get("/audit/", {"date_from": today.isoformat(), "date_to": today.isoformat()}).content.decode()
@@ -130,9 +131,8 @@ def test_an_old_balance_says_its_age_and_what_the_ledger_recorded_since(client, 
     ProviderBalance.objects.create(account=account, credits=Decimal("1000"),
                                    read_at=timezone.now() - timedelta(minutes=13))
     for _ in range(2):
-        generation = Generation.objects.start(owner=alice, project=project, account=account,
-                                              model_id="higgsfield-ai/soul/standard",
-                                              params={"prompt": "x", "batch_size": 4})
+        generation = pipeline.start(owner=alice, project=project, account=account,
+                                    model_id="higgsfield-ai/soul/standard", params={"prompt": "x", "batch_size": 4})
         ledger.confirm(generation)
     client.force_login(admin_user)
     for url in ("/health/", "/audit/reconciliation/"):

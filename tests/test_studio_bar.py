@@ -22,7 +22,7 @@ DOP = "higgsfield-ai/dop/lite"
 @pytest.fixture
 def quiet(monkeypatch):
     """Submits create their jobs and stop there (nothing is sent to a provider)."""
-    monkeypatch.setattr("generations.tasks.enqueue", lambda step, pk: None)
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: None)
 
 
 def submit(client, data):
