@@ -55,10 +55,10 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
     video = Generation.objects.exclude(pk=image.pk).get()
     assert video.model_id == "higgsfield-ai/dop/lite"
     video_card = page.locator(f"#card-{video.pk}")
-    expect(video_card.locator(".media a.thumb img")).to_be_visible(timeout=30_000)  # its poster frame
+    expect(video_card.locator(".media a.result-thumb img")).to_be_visible(timeout=30_000)  # its poster frame
 
     # The video really plays in the browser, in the viewer the poster opens.
-    video_card.locator(".media a.thumb").click()
+    video_card.locator(".media a.result-thumb").click()
     expect(page.locator("dialog[data-viewer] video")).to_be_attached()
     played = page.evaluate("""async (selector) => {
         const video = document.querySelector(selector);

@@ -122,6 +122,8 @@ def test_a_member_selects_three_cards_adds_them_to_a_gallery_zips_deletes_them_a
     cards = page.locator("#generation-list article.card")
     expect(cards).to_have_count(4)
     assert all(cards.nth(i).bounding_box()["width"] <= 240 for i in range(4))  # more, smaller cards
+    card_width = cards.first.bounding_box()["width"]
+    assert cards.first.locator(".media img").bounding_box()["width"] >= card_width - 4  # the picture fills it
 
     for generation in chosen:
         page.locator(f"#card-{generation.pk} input[data-select]").check()

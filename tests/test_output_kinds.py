@@ -116,7 +116,7 @@ def test_v1_results_in_each_documented_form_end_in_the_gallery_as_what_they_are(
     client.force_login(alice)
     page = client.get("/").content.decode()
     # The card shows the video's poster frame; it plays in the viewer the poster opens.
-    assert f'<a class="thumb kind-video" href="/files/{output.pk}/view/"' in page
+    assert f'<a class="result-thumb kind-video" href="/files/{output.pk}/view/"' in page
     assert f'<img src="/files/{output.pk}/thumb/"' in page
     assert f'<img src="/files/{image.outputs.get().pk}/thumb/"' in page
     assert "kind-audio" not in page

@@ -25,7 +25,7 @@ def test_clicking_a_result_opens_the_viewer_not_the_raw_file(client, alice, four
     client.force_login(alice)
     html = client.get("/").content.decode()
     assert '<dialog class="viewer" id="viewer" data-viewer' in html
-    thumbs = re.findall(r'<a class="thumb[^"]*" href="([^"]+)" data-viewer-open data-viewer-key="(o\d+)"', html)
+    thumbs = re.findall(r'<a class="result-thumb[^"]*" href="([^"]+)" data-viewer-open data-viewer-key="(o\d+)"', html)
     assert [href for href, _ in thumbs] == [f"/files/{o.pk}/view/" for o in four.outputs.all()]
     assert 'target="_blank"' not in html.split('id="generation-list"')[1]  # nothing opens the raw file any more
 
