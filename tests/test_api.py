@@ -131,7 +131,7 @@ def with_own_objects(model, owner, params=None):
     params = dict(model.example if params is None else params)
     for param in model.params:
         if param.picker == "character" and param.name in params:
-            version = next(v for v, m in Character.MODEL_FOR_VERSION.items() if m == model.id)
+            version = next(v for v, models in Character.MODELS_FOR_VERSION.items() if model.id in models)
             character = Character.objects.create(name="Ready face", owner=owner, status="completed",
                                                  model_version=version, provider_id=f"ref-{version}")
             params[param.name] = character.provider_id

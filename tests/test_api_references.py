@@ -90,7 +90,7 @@ def shaped(model, param, value):
 def refused_values(world, model, param):
     """(what it is, value) for everything the studio would not offer this user here."""
     if param.picker == "character":
-        versions = [v for v, m in Character.MODEL_FOR_VERSION.items() if m == model.id]
+        versions = [v for v, models in Character.MODELS_FOR_VERSION.items() if model.id in models]
         other = [v for v in Character.MODEL_FOR_VERSION if v not in versions][0]
         cases = [("unknown", "no-such-character"), ("another variant's", f"alice-{other}")]
         for version in versions:
@@ -129,7 +129,7 @@ def own_example(world, model):
 
 
 def version_for(model):
-    return next(v for v, m in Character.MODEL_FOR_VERSION.items() if m == model.id)
+    return next(v for v, models in Character.MODELS_FOR_VERSION.items() if model.id in models)
 
 
 REFUSALS = ("Unknown", "not one of your", "Files on this site")

@@ -23,6 +23,10 @@ def plain_routes(patterns=None, prefix=""):
             yield entry.name
 
 
+# The same for everyone, and named so: a redirect to the static icon.
+PUBLIC = {"favicon"}
+
+
 @pytest.fixture
 def shown(db, alice, project, finished):
     generation = finished(alice, project, "a lighthouse")
@@ -32,11 +36,15 @@ def shown(db, alice, project, finished):
     return generation, gallery, link
 
 
-@pytest.mark.parametrize("name", sorted(set(plain_routes())))
+@pytest.mark.parametrize("name", sorted(set(plain_routes()) - PUBLIC))
 def test_every_page_says_private_no_store_to_someone_logged_in(client, admin_user, name):
     client.force_login(admin_user)
     response = client.get(reverse(name))
     assert {"private", "no-store"} <= directives(response), (name, response.status_code, response.get("Cache-Control"))
+
+
+def test_the_icon_redirect_is_the_only_page_a_browser_may_keep():
+    assert PUBLIC <= set(plain_routes())
 
 
 def test_pages_fragments_and_json_of_ones_own_work_are_private_no_store(client, alice, shown):

@@ -6,6 +6,7 @@ import pytest
 from generations import catalogue
 from generations.models import ApiToken, Generation
 from higgsweb.models import LedgerEntry
+from tests.examples import complete
 
 SOUL = "higgsfield-ai/soul/standard"
 
@@ -14,8 +15,9 @@ SOUL = "higgsfield-ai/soul/standard"
 def test_every_models_prompt_has_a_length_limit(model):
     prompt = model.param("prompt")
     assert prompt is not None and prompt.max_length
-    assert model.validate({**model.example, "prompt": "x" * prompt.max_length}) == {}
-    assert "prompt" in model.validate({**model.example, "prompt": "x" * (prompt.max_length + 1)})
+    example = complete(model)  # with the inputs its example says to upload first
+    assert model.validate({**example, "prompt": "x" * prompt.max_length}) == {}
+    assert "prompt" in model.validate({**example, "prompt": "x" * (prompt.max_length + 1)})
 
 
 def test_kling_prompts_take_the_documented_2500_characters():
@@ -40,11 +42,13 @@ def test_the_studio_refuses_a_prompt_over_the_limit_on_its_field_and_keeps_it(cl
 def test_the_api_refuses_a_huge_prompt_with_the_limit_named(client, alice, project):
     raw = ApiToken.objects.issue(alice)[1]
     limit = catalogue.get(SOUL).param("prompt").max_length
-    response = client.post("/api/generations", {"model": SOUL, "project": project.pk,
-                                                "params": {"prompt": "x" * 2_000_000}},
-                           content_type="application/json", headers={"Authorization": f"Bearer {raw}"})
-    assert response.status_code == 400
-    assert f"at most {limit:,} characters" in response.json()["errors"]["prompt"][0]
+    for prompt, status in (("x" * 20_000, 400), ("x" * 2_000_000, 413)):  # 2 MB is over the body limit too
+        body = {"model": SOUL, "project": project.pk, "params": {"prompt": prompt}}
+        response = client.post("/api/generations", body, content_type="application/json",
+                                headers={"Authorization": f"Bearer {raw}"})
+        assert response.status_code == status and response["Content-Type"] == "application/json"
+        if status == 400:
+            assert f"at most {limit:,} characters" in response.json()["errors"]["prompt"][0]
     assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
 
 
