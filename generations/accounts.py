@@ -54,7 +54,8 @@ def account_create(request):
             _check_soon(account)
         messages.success(request, f"Added {account.name}; its credentials are being checked.")
         return redirect("provider-accounts")
-    ctx = {"form": form, "surface": surface, "surface_label": Surface(surface).label, "account": None}
+    ctx = {"form": form, "surface": surface, "surface_label": Surface(surface).label, "account": None,
+           "via": ProviderAccount.VIA[surface]}
     return render(request, "providers/account_form.html", ctx)
 
 
@@ -93,4 +94,6 @@ def routes(request):
         return redirect("provider-routes")
     rows = [{**row, "field": form[form.key(row["model"])] if form.key(row["model"]) in form.fields else None}
             for row in form.rows]
-    return render(request, "providers/routes.html", {"form": form, "rows": rows})
+    ctx = {"form": form, "choices": [row for row in rows if row["field"]],
+           "fixed": [row for row in rows if not row["field"]]}
+    return render(request, "providers/routes.html", ctx)

@@ -723,6 +723,7 @@ class ProviderAccountForm(forms.ModelForm):
         if self.instance.from_env:  # the environment decides these
             for name in ("name", "base_url", "key_id", "secret"):
                 self.fields.pop(name, None)
+        self.order_fields(["name", "key_id", "secret", "base_url", "concurrency_limit", "is_default", "active"])
 
     def clean_base_url(self):
         return (self.cleaned_data.get("base_url") or default_base_url(self.surface)).rstrip("/")
@@ -751,6 +752,16 @@ class ProviderAccountForm(forms.ModelForm):
         return account
 
 
+def account_label(account):
+    """“Studio key · Model API”; just the name where it says the surface already."""
+    return account.name if account.name.lower() == account.via.lower() else f"{account.name} · {account.via}"
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return account_label(obj)
+
+
 class RoutesForm(forms.Form):
     """Which account serves each model: one choice per model among the accounts whose surface
     can run it ("" leaves the choice to routing.fallback)."""
@@ -764,8 +775,7 @@ class RoutesForm(forms.Form):
             fallback = row["fallback"].name if row["fallback"] is not None else "no account"
             self.fields[self.key(row["model"])] = forms.ChoiceField(
                 required=False, label=row["model"].label, initial=row["chosen"].pk if row["chosen"] else "",
-                choices=[("", f"Automatic ({fallback})")] + [(str(a.pk), f"{a.name} · {a.via}")
-                                                             for a in row["options"]])
+                choices=[("", f"Automatic ({fallback})")] + [(str(a.pk), account_label(a)) for a in row["options"]])
 
     @staticmethod
     def key(model):
@@ -779,8 +789,8 @@ class RoutesForm(forms.Form):
 
 
 class HistoryImportForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=ProviderAccount.objects.none(), empty_label=None,
-                                     label="Web-app (fnf) account")
+    account = AccountChoiceField(queryset=ProviderAccount.objects.none(), empty_label=None,
+                                 label="Web-app (fnf) account")
     project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None,
                                      help_text="The imported items go into this project, as yours.")
 

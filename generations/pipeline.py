@@ -201,7 +201,10 @@ def begin_submit(generation):
     if generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING):
         return None
     if generation.account is None:
-        generation.account = ProviderAccount.objects.default()
+        generation.account = routing.account_for(generation.model_id)
+        if generation.account is None:
+            quarantine(generation, "No active provider account can run this model now.")
+            return None
         generation.save(update_fields=["account"])
     conn = generation.account.connection()
     if generation.status != Status.DRAFT and not higgsfield.supports_idempotency(conn):

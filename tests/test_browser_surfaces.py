@@ -77,7 +77,7 @@ def test_a_member_generates_through_every_surface_and_imports_the_web_app_histor
     web_app = add_account(page, "Web app fnf API", "Web app", "fnf-demo-token")
     expect(page.locator(f"#account-{web_app.pk} .account-head")).to_contain_text("unofficial")
     page.get_by_role("link", name="Which account runs each model").click()
-    page.select_option("select[name=route-higgsfield-ai-dop-lite]", label="Pixazo · Pixazo")
+    page.select_option("select[name=route-higgsfield-ai-dop-lite]", label="Pixazo")
     page.select_option("select[name=route-higgsfield-ai-soul-v2-standard]", label="Web app · web app (fnf)")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".flash")).to_contain_text("Saved which account serves each model")

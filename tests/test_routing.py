@@ -105,12 +105,13 @@ def test_the_routes_page_offers_only_accounts_that_can_run_each_model(client, ad
     html = client.get("/providers/routes/").content.decode()
     soul = html[html.index(f"{SOUL}<"):]
     soul = soul[:soul.index("</tr>")]
-    assert "Automatic (environment)" in soul and "Pixazo · Pixazo" in soul and "Web app · web app (fnf)" in soul
+    assert "Automatic (environment)" in soul and ">Pixazo</option>" in soul and "Web app · web app (fnf)" in soul
     standard = html[html.index(f"{DOP_STANDARD}<"):]
     standard = standard[:standard.index("</tr>")]
     assert "Web app" in standard and "Pixazo" not in standard  # Pixazo has no DoP standard
     kling = html[html.index(f"{KLING}<"):]
     assert "<select" not in kling[:kling.index("</tr>")]  # one account can run it: nothing to choose
+    assert html.index(f"{KLING}<") > html.index("only one account can run")
 
 
 def test_an_admin_routes_a_model_and_a_forged_choice_is_refused(client, admin_user, pixazo, web_app):
