@@ -87,6 +87,9 @@ def _save_presets_motions(now):
 
 
 def sync_all(account=None):
-    conn = (account or ProviderAccount.objects.default()).connection()
+    account = account or ProviderAccount.objects.default()
+    if account is None:  # the Model API account is switched off: the lists stay as they are
+        return []
+    conn = account.connection()
     now = timezone.now()
     return [sync_styles(conn, "v1", now), sync_styles(conn, "v2", now), sync_motions(conn, now)]

@@ -38,6 +38,10 @@ def start_training(character_id):
         return
     if character.account is None:
         character.account = ProviderAccount.objects.default()
+        if character.account is None:  # characters train on the Model API, and an admin switched it off
+            character.schedule(60, fail_reason="No active Model API account to train on: an admin can switch one "
+                                               "on under Providers.")
+            return
         Character.objects.filter(pk=character.pk).update(account=character.account)
     conn = character.account.connection()
     if character.submitted_at:

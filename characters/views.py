@@ -82,7 +82,8 @@ def character_card(request, character):
 @require_GET
 def character_detail(request, character):
     generations = Generation.objects.for_user(request.user).filter(
-        params__custom_reference_id__in=character.provider_ids or ["-"]).prefetch_related("outputs")
+        params__custom_reference_id__in=character.provider_ids or ["-"]).select_related("account") \
+        .prefetch_related("outputs")
     used = sum(estimate_credits(g.model_id, g.params) for g in generations if g.status == Generation.Status.COMPLETED)
     trainings = 1 + len(character.past_provider_ids)
     ctx = {"character": character, "photos": character.photos.all(), "generations": generations,

@@ -7,8 +7,10 @@ from generations.models import (
     Gallery,
     GalleryItem,
     Generation,
+    HistoryImport,
     IdempotencyKey,
     LinkVisit,
+    ModelRoute,
     Output,
     ProviderAccount,
     ProviderEstimate,
@@ -39,6 +41,21 @@ class ProviderAccountForm(forms.ModelForm):
 class ProviderAccountAdmin(admin.ModelAdmin):
     form = ProviderAccountForm
     list_display = ["name", "surface", "base_url", "concurrency_limit", "is_default", "active", "from_env"]
+
+
+@admin.register(ModelRoute)
+class ModelRouteAdmin(admin.ModelAdmin):
+    """Also on the Providers pages, which offer only accounts that can run each model."""
+
+    list_display = ["model_id", "account"]
+
+
+@admin.register(HistoryImport)
+class HistoryImportAdmin(admin.ModelAdmin):
+    list_display = ["account", "owner", "project", "status", "pages", "added", "known", "skipped", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = ["pages", "seen", "added", "known", "skipped", "error", "created_at", "updated_at",
+                       "finished_at"]
 
 
 @admin.register(Upload)

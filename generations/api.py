@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from generations import catalogue, idempotency, pipeline, pricing, references
+from generations import catalogue, idempotency, pipeline, pricing, references, routing
 from generations.models import ApiToken, Generation, Output
 from higgsweb import ledger
 from higgsweb.ledger import BudgetExceeded
@@ -221,6 +221,8 @@ def _checked(request, body):
     origins = [settings.PUBLIC_BASE_URL, request.build_absolute_uri("/")]
     if not errors:
         errors = references.check(request.user, model, params, origins)
+    if not errors:
+        errors = routing.problems(model, params)
     if errors:
         return model, project, params, errors
     return model, project, references.hand_over(request.user, model, params, origins), {}

@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -9,13 +10,14 @@ from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from characters.forms import KEPT_PREFIX
 from characters.models import Character
-from generations import catalogue, references, uploads
-from generations.models import Gallery, Generation, Output, ShareLink, Upload
+from generations import catalogue, references, routing, uploads
+from generations.models import Gallery, Generation, Output, ProviderAccount, ShareLink, Upload
 from generations.templatetags.generations import model_label
 from higgsweb.models import Project, User
 
@@ -81,6 +83,26 @@ def new_submit_token():
     return secrets.token_urlsafe(18)
 
 
+# Form fields of the studio's own: a model parameter of the same name gets another field name.
+RESERVED_NAMES = {"model", "project", "submit_token"}
+
+
+def field_name(param):
+    """The form field a model parameter is entered in: its own name, unless the studio's form
+    uses that name itself (v1 DoP's `model`, e.g. "dop-lite", beside the model picker)."""
+    if param.type == "motions":
+        return "motion"
+    return f"param_{param.name}" if param.name in RESERVED_NAMES else param.name
+
+
+def params_from_query(model, query):
+    """A model's parameters from the studio form's fields as a query string sends them (the
+    cost line): each under its parameter's name."""
+    data = query.dict() if hasattr(query, "dict") else dict(query)
+    return {param.name: data.get(field_name(param)) for param in model.params
+            if data.get(field_name(param)) not in (None, "")}
+
+
 def token_from_url(url):
     """The Upload token inside one of our public upload URLs (or "")."""
     marker = "/u/"
@@ -89,8 +111,16 @@ def token_from_url(url):
     return url.rsplit(marker, 1)[1].strip("/")
 
 
+class ModelPickerField(forms.ChoiceField):
+    """The studio's model picker. It lists the models some account can run; the view picks the
+    model the form is for, and the form's clean says plainly when no account can run it."""
+
+    def valid_value(self, value):
+        return True
+
+
 class GenerationForm(forms.Form):
-    model = forms.ChoiceField(label="Model", choices=catalogue.grouped_choices, required=False)
+    model = ModelPickerField(label="Model", choices=routing.grouped_choices, required=False)
     project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None)
 
     def __init__(self, data=None, files=None, *, model, user, **kwargs):
@@ -107,7 +137,7 @@ class GenerationForm(forms.Form):
 
     # Building fields ---------------------------------------------------------------------
     def _add(self, param):
-        name, label = param.name, param.title
+        name, label = field_name(param), param.title
         if self.spec.mode == "image-to-video" and param.is_upload and param.accept == "image" and label in IMAGE_LABELS:
             label = "Start frame"
         if param.seed:
@@ -209,21 +239,31 @@ class GenerationForm(forms.Form):
             try:
                 value = self._value(param, cleaned)
             except ValidationError as exc:
-                self.add_error(param.name if param.name in self.fields else None, exc)
+                self.add_error(self.field_for(param.name), exc)
                 continue
             if value is not None and value != "" and value != []:
                 params[param.name] = value
-        for name, messages in self.spec.validate(params).items():
-            field_name = "motion" if name == "motions" else name
-            if field_name in self.fields and field_name not in self.errors:
-                self.add_error(field_name, messages)
-            elif field_name not in self.fields:
-                self.add_error(None, f"{name}: {' '.join(messages)}")
+        problems = self.spec.validate(params)
+        routed = routing.problems(self.spec, params)  # no account at all, or what its surface refuses
+        if "__all__" in routed or not (problems or self.errors):
+            problems = {**problems, **routed}
+        for name, messages in problems.items():
+            field = self.field_for(name)
+            if field is not None and field not in self.errors:
+                self.add_error(field, messages)
+            elif field is None:
+                self.add_error(None, messages if name == "__all__" else f"{name}: {' '.join(messages)}")
         cleaned["params"] = params
         return cleaned
 
+    def field_for(self, param_name):
+        """The field a message about a model parameter belongs on, or None (the form as a whole)."""
+        param = self.spec.param(param_name)
+        name = field_name(param) if param is not None else param_name
+        return name if name in self.fields and name not in ("model", "project", "submit_token") else None
+
     def _value(self, param, cleaned):
-        name = param.name
+        name = field_name(param)
         if param.seed:
             seed = cleaned.get(name)
             if seed is None and cleaned.get("lock_seed") and name not in self.errors:
@@ -351,7 +391,7 @@ class GenerationForm(forms.Form):
         """The model's fields in catalogue order, with what the template needs beside each."""
         rows = []
         for param in self.spec.params:
-            name = "motion" if param.type == "motions" else param.name
+            name = field_name(param)
             picks = self.picks(name) if f"{name}__pick" in self.fields else None
             rows.append({"param": param, "field": self[name], "kept": self.kept.get(param.name, []),
                          "picks": picks, "picked": any(p["checked"] for p in picks or ()),
@@ -443,7 +483,7 @@ def data_from_params(model, params, *, project=None, seed_mode="same"):
             if value:
                 data[param.name] = "on"
         else:
-            data[param.name] = str(value)
+            data[field_name(param)] = str(value)
     return data
 
 
@@ -608,3 +648,158 @@ class AddToGalleryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["gallery"].queryset = Gallery.objects.for_team(user).filter(project=generation.project_id)
         self.fields["output"].queryset = generation.outputs.all()
+
+
+# Provider accounts, routes and history imports.
+
+# Where each surface lives (PROTOCOL.md §1, §7); the simulator serves each under its own prefix.
+REAL_BASE_URLS = {"model_api": "https://platform.higgsfield.ai", "v1": "https://platform.higgsfield.ai",
+                  "fnf": "https://fnf.higgsfield.ai", "pixazo": "https://gateway.pixazo.ai"}
+SIMULATOR_PREFIXES = {"model_api": "", "v1": "", "fnf": "/fnf", "pixazo": "/pixazo"}
+# What each surface's credentials are called, and what the simulator accepts for them.
+CREDENTIALS = {
+    "model_api": {"key_id": "Key id", "secret": "Key secret",
+                  "help": "From the Higgsfield console (API keys); sent as Authorization: Key id:secret."},
+    "v1": {"key_id": "API key (hf-api-key)", "secret": "Secret (hf-secret)",
+           "help": "The legacy v1 key pair: the same key id and secret as the Model API's, sent as headers."},
+    "fnf": {"key_id": None, "secret": "Bearer token",
+            "help": "Unofficial: the web app's own API. Higgsfield does not document or support it; it may "
+                    "break at any time, and using it may be against the web app's terms. A token lasts about "
+                    "60 seconds: sign in to higgsfield.ai, copy a fresh token from the browser's requests "
+                    "(Authorization: Bearer …) and paste it here just before using the account.",
+            "simulator": "fnf-demo-token"},
+    "pixazo": {"key_id": None, "secret": "Subscription key",
+               "help": "Your Pixazo API subscription key (Ocp-Apim-Subscription-Key). Pixazo serves Soul and "
+                       "DoP only.", "simulator": "pixazo-demo-key"},
+}
+
+
+def default_base_url(surface):
+    """The address a new account of `surface` talks to when none is given."""
+    from django.conf import settings
+
+    if settings.USE_SIMULATOR:
+        return settings.SIMULATOR_URL.rstrip("/") + SIMULATOR_PREFIXES[surface]
+    if surface in ("model_api", "v1"):
+        return settings.HIGGSFIELD_BASE_URL
+    return REAL_BASE_URLS[surface]
+
+
+class ProviderAccountForm(forms.ModelForm):
+    """Add or change a provider account. Credentials are write-only: never sent back to the
+    browser; an empty field keeps the stored value. An account kept in step with the environment
+    takes its credentials and address from there, so only its limits and switches change here."""
+
+    key_id = forms.CharField(required=False, max_length=300)
+    secret = forms.CharField(required=False, max_length=2000, strip=True,
+                             widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+
+    class Meta:
+        model = ProviderAccount
+        fields = ["name", "base_url", "concurrency_limit", "is_default", "active"]
+        labels = {"base_url": "Base URL", "is_default": "Default account of its surface",
+                  "concurrency_limit": "Jobs at once"}
+        help_texts = {"concurrency_limit": "No more jobs than this run on the account at the same time; the "
+                                           "provider's plan sets the real limit.",
+                      "is_default": "Models of this surface run here unless a route names another account.",
+                      "active": "Off: no new job runs here; jobs already sent finish."}
+
+    def __init__(self, *args, surface, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.surface = surface
+        words = CREDENTIALS[surface]
+        self.fields["base_url"].required = False
+        self.fields["base_url"].help_text = f"Empty: {default_base_url(surface)}."
+        if words["key_id"]:
+            self.fields["key_id"].label = words["key_id"]
+            self.fields["key_id"].initial = self.instance.key_id
+        else:
+            del self.fields["key_id"]
+        secret = self.fields["secret"]
+        secret.label = words["secret"]
+        hint = self.instance.secret_hint if self.instance.pk else ""
+        secret.help_text = (f"Stored: {hint}. Leave empty to keep it. " if hint else "") + words["help"]
+        if "simulator" in words:
+            from django.conf import settings
+
+            if settings.USE_SIMULATOR:
+                secret.help_text += f" (The local simulator accepts “{words['simulator']}”.)"
+        if self.instance.from_env:  # the environment decides these
+            for name in ("name", "base_url", "key_id", "secret"):
+                self.fields.pop(name, None)
+        self.order_fields(["name", "key_id", "secret", "base_url", "concurrency_limit", "is_default", "active"])
+
+    def clean_base_url(self):
+        return (self.cleaned_data.get("base_url") or default_base_url(self.surface)).rstrip("/")
+
+    def clean(self):
+        data = super().clean()
+        if "secret" in self.fields and not data.get("secret") and not self.instance.key_secret:
+            self.add_error("secret", f"Enter the {self.fields['secret'].label.lower()}.")
+        if "key_id" in self.fields and not data.get("key_id"):
+            self.add_error("key_id", f"Enter the {self.fields['key_id'].label}.")
+        return data
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        account.surface = self.surface
+        if "key_id" in self.fields:
+            account.key_id = self.cleaned_data["key_id"]
+        if self.cleaned_data.get("secret"):
+            account.key_secret = self.cleaned_data["secret"]
+        if commit:
+            with transaction.atomic():
+                if account.is_default:  # one default per surface
+                    ProviderAccount.objects.filter(surface=account.surface, is_default=True) \
+                        .exclude(pk=account.pk).update(is_default=False)
+                account.save()
+        return account
+
+
+def account_label(account):
+    """“Studio key · Model API”; just the name where it says the surface already."""
+    return account.name if account.name.lower() == account.via.lower() else f"{account.name} · {account.via}"
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return account_label(obj)
+
+
+class RoutesForm(forms.Form):
+    """Which account serves each model: one choice per model among the accounts whose surface
+    can run it ("" leaves the choice to routing.fallback)."""
+
+    def __init__(self, *args, rows, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for row in rows:
+            if row["chosen"] is None and all(account == row["fallback"] for account in row["options"]):
+                continue  # nothing to choose but what it runs on anyway
+            fallback = row["fallback"].name if row["fallback"] is not None else "no account"
+            self.fields[self.key(row["model"])] = forms.ChoiceField(
+                required=False, label=row["model"].label, initial=row["chosen"].pk if row["chosen"] else "",
+                choices=[("", f"Automatic ({fallback})")] + [(str(a.pk), account_label(a)) for a in row["options"]])
+
+    @staticmethod
+    def key(model):
+        return "route-" + re.sub(r"[^a-z0-9]+", "-", model.id.lower())
+
+    def choices(self):
+        """(model, account or None) for each model that has a choice."""
+        by_pk = {str(account.pk): account for row in self.rows for account in row["options"]}
+        return [(row["model"], by_pk.get(self.cleaned_data[self.key(row["model"])]))
+                for row in self.rows if self.key(row["model"]) in self.fields]
+
+
+class HistoryImportForm(forms.Form):
+    account = AccountChoiceField(queryset=ProviderAccount.objects.none(), empty_label=None,
+                                 label="Web-app (fnf) account")
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), empty_label=None,
+                                     help_text="The imported items go into this project, as yours.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = ProviderAccount.objects.filter(surface=ProviderAccount.Surface.FNF,
+                                                                        active=True)
+        self.fields["project"].queryset = Project.objects.for_user(user).active()

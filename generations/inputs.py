@@ -53,8 +53,11 @@ def _replace(value, mapping):
 
 def provider_params(generation, account):
     """The generation's params with our upload URLs swapped for provider-hosted copies where
-    needed. Raises ProviderError if a copy cannot be made (the submit then waits and retries)."""
-    if public_base_is_reachable() or not higgsfield.supports_upload(account.connection()):
+    needed (always on a surface that names inputs by its own media ids). Raises ProviderError if
+    a copy cannot be made (the submit then waits and retries) or an input cannot be handed over."""
+    conn = account.connection()
+    own_media = higgsfield.needs_own_media(conn)
+    if not own_media and (public_base_is_reachable() or not higgsfield.supports_upload(conn)):
         return generation.params
     prefix = settings.PUBLIC_BASE_URL + reverse("upload-public", args=["x"])[:-2]
     mapping = {}
@@ -63,6 +66,11 @@ def provider_params(generation, account):
         upload = Upload.objects.filter(token=token).first()
         if upload is not None:
             mapping[url] = provider_copy(upload, account)
+    if own_media:
+        strays = sorted(set(_uploads_in(generation.params, "http")) - set(mapping))
+        if strays:
+            raise higgsfield.BadRequest(f"The {account.via} takes input files only as its own uploads, and "
+                                        f"{strays[0]} is not one of yours: pick one of your uploads or results.")
     return _replace(generation.params, mapping) if mapping else generation.params
 
 
@@ -71,6 +79,19 @@ def provider_copy(upload, account):
         return upload.provider_url
     with upload.file.open("rb") as fh:
         data = fh.read()
-    url = higgsfield.upload(account.connection(), data, upload.content_type)
-    Upload.objects.filter(pk=upload.pk).update(provider_url=url, provider_account=account)
-    return url
+    media = higgsfield.upload_media(account.connection(), data, upload.content_type)
+    Upload.objects.filter(pk=upload.pk).update(provider_url=media.url, provider_media_id=media.id,
+                                               provider_account=account)
+    return media.url
+
+
+def provider_media(params, account):
+    """{provider URL: Media} for the inputs in `params` that were copied to `account`, with the
+    id and size a surface that names inputs by id needs (the web app's DoP body)."""
+    urls = set(_uploads_in(params, "http"))
+    if not urls or not higgsfield.needs_own_media(account.connection()):
+        return {}
+    copies = Upload.objects.filter(provider_account=account, provider_url__in=urls)
+    return {upload.provider_url: higgsfield.Media(url=upload.provider_url, id=upload.provider_media_id,
+                                                  content_type=upload.content_type, width=upload.width,
+                                                  height=upload.height) for upload in copies}

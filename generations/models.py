@@ -19,16 +19,21 @@ class ProviderAccountQuerySet(models.QuerySet):
     def default(self, surface=None):
         """The account new generations of a surface (the Model API unless named) run on. With no
         admin-made default, one is kept in step with the environment (the simulator when no key
-        is configured): the Model API and the legacy v1 API share the key pair and the host."""
+        is configured): the Model API and the legacy v1 API share the key pair and the host. An
+        admin may switch that one off (a team with only a Pixazo key); it stays off."""
         surface = surface or ProviderAccount.Surface.MODEL_API
         account = self.filter(is_default=True, active=True, surface=surface).first()
         if account or surface not in ProviderAccount.ENV_NAMES:
             return account
-        account, _ = self.update_or_create(
+        account, created = self.get_or_create(
             name=ProviderAccount.ENV_NAMES[surface], defaults={
                 "surface": surface, "base_url": settings.HIGGSFIELD_BASE_URL, "from_env": True, "active": True},
         )
-        return account
+        if not created and (account.base_url, account.surface, account.from_env) != (
+                settings.HIGGSFIELD_BASE_URL, surface, True):
+            account.base_url, account.surface, account.from_env = settings.HIGGSFIELD_BASE_URL, surface, True
+            account.save(update_fields=["base_url", "surface", "from_env"])
+        return account if account.active else None
 
 
 class ProviderAccount(models.Model):
@@ -42,6 +47,9 @@ class ProviderAccount(models.Model):
 
     # The accounts kept in step with the environment, by surface (see ProviderAccountQuerySet.default).
     ENV_NAMES = {Surface.MODEL_API: "environment", Surface.V1: "environment (v1)"}
+    # How a card says where a job ran ("via Pixazo").
+    VIA = {Surface.MODEL_API: "Model API", Surface.V1: "v1 API", Surface.FNF: "web app (fnf)",
+           Surface.PIXAZO: "Pixazo"}
 
     name = models.CharField(max_length=80, unique=True)
     surface = models.CharField(max_length=12, choices=Surface.choices, default=Surface.MODEL_API)
@@ -52,11 +60,43 @@ class ProviderAccount(models.Model):
     concurrency_limit = models.PositiveSmallIntegerField(default=4)
     is_default = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    # The last time the provider refused these credentials while working a job or an import (the
+    # checks themselves are ProviderBalance readings); cleared by the next check that passes.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProviderAccountQuerySet.as_manager()
 
+    class Meta:
+        ordering = ["name"]
+
     def __str__(self):
         return f"{self.name} ({self.get_surface_display()})"
+
+    @property
+    def via(self):
+        return self.VIA.get(self.surface, self.surface)
+
+    @property
+    def secret_hint(self):
+        """The stored secret as the pages show it: its last four characters, or nothing."""
+        secret = settings.HIGGSFIELD_API_SECRET if self.from_env else self.key_secret
+        return f"…{secret[-4:]}" if len(secret or "") > 8 else ("set" if secret else "")
+
+    def record_error(self, error):
+        """The provider refused this account's credentials while working a job or an import."""
+        now = timezone.now()
+        ProviderAccount.objects.filter(pk=self.pk).update(last_error=error[:2000], last_error_at=now)
+        self.last_error, self.last_error_at = error[:2000], now
+
+    def clear_error(self):
+        ProviderAccount.objects.filter(pk=self.pk).update(last_error="", last_error_at=None)
+        self.last_error, self.last_error_at = "", None
+
+    @property
+    def last_reading(self):
+        """The newest balance and credentials reading (higgsweb.ledger.read_provider_balance)."""
+        return self.balances.first()
 
     def in_flight(self):
         """Jobs the provider counts against this account's concurrency limit."""
@@ -67,6 +107,17 @@ class ProviderAccount(models.Model):
         if self.from_env:
             key_id, key_secret = settings.HIGGSFIELD_API_KEY, settings.HIGGSFIELD_API_SECRET
         return higgsfield.Connection(self.surface, self.base_url.rstrip("/"), key_id, key_secret)
+
+
+class ModelRoute(models.Model):
+    """Which account serves a model, where an admin chose one (generations/routing.py decides
+    for every other model)."""
+
+    model_id = models.CharField(max_length=200, unique=True)
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="routes")
+
+    def __str__(self):
+        return f"{self.model_id} → {self.account.name}"
 
 
 class GenerationQuerySet(models.QuerySet):
@@ -228,6 +279,8 @@ class Generation(models.Model):
     hidden_at = models.DateTimeField(null=True, blank=True)
     # Deleted: its files are gone from storage, the row stays for the ledger (see GenerationQuerySet.live).
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Brought in from the web app's history (generations/history.py): made and paid for there.
+    imported = models.BooleanField(default=False)
 
     objects = GenerationQuerySet.as_manager()
     # What a sweep cell's card says instead of the prompt: the seed or style that differs
@@ -601,6 +654,8 @@ class Upload(models.Model):
     provider_url = models.URLField(max_length=2000, blank=True)
     provider_account = models.ForeignKey("generations.ProviderAccount", null=True, blank=True,
                                          on_delete=models.SET_NULL, related_name="+")
+    # The copy's id there, where the surface refers to inputs by id (the web app's media).
+    provider_media_id = models.CharField(max_length=200, blank=True)
 
     objects = UploadQuerySet.as_manager()
 
@@ -1035,3 +1090,64 @@ class ProviderEstimate(models.Model):
 
     def __str__(self):
         return f"{self.model_id}: {self.credits} credits"
+
+
+class HistoryImportQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Imports a person may follow: their own; an admin's, everyone's; never a client's."""
+        if not user.is_authenticated or not user.is_member_role:
+            return self.none()
+        return self if user.is_admin_role else self.filter(owner=user)
+
+    def running(self, now=None):
+        """Imports under way: waiting or importing, and heard from lately (one whose worker died
+        or whose task was lost does not block the next)."""
+        since = (now or timezone.now()) - HistoryImport.STALE
+        return self.filter(status__in=(HistoryImport.Status.QUEUED, HistoryImport.Status.RUNNING),
+                           updated_at__gte=since)
+
+
+class HistoryImport(models.Model):
+    """One pass over an fnf account's web-app history, bringing past generations into the gallery
+    as finished items of `owner` in `project` (generations/history.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for the worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Stopped"
+
+    # An import not heard from this long is taken for dead (see HistoryImportQuerySet.running).
+    STALE = timedelta(minutes=10)
+
+    account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="imports")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_imports")
+    project = models.ForeignKey("higgsweb.Project", on_delete=models.CASCADE, related_name="history_imports")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    pages = models.PositiveIntegerField(default=0)
+    seen = models.PositiveIntegerField(default=0, help_text="Job sets read from the history.")
+    added = models.PositiveIntegerField(default=0, help_text="New items in the gallery.")
+    known = models.PositiveIntegerField(default=0, help_text="Already here (imported before, or made here).")
+    skipped = models.PositiveIntegerField(default=0, help_text="Unfinished or failed there: nothing to bring.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HistoryImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import from {self.account.name} ({self.get_status_display()})"
+
+    @property
+    def is_running(self):
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING) and not self.is_stale
+
+    @property
+    def is_stale(self):
+        """Waiting or importing, but not heard from for STALE: its worker died or its task was lost."""
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING) and \
+            self.updated_at < timezone.now() - self.STALE

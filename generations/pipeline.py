@@ -27,8 +27,8 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
-from generations import catalogue, higgsfield
-from generations.models import Generation, Output, ProviderAccount, WebhookDelivery
+from generations import higgsfield, routing
+from generations.models import Generation, Output, ProviderAccount, StatusEvent, WebhookDelivery
 from higgsweb import ledger
 
 log = logging.getLogger("generations.pipeline")
@@ -73,17 +73,42 @@ def start(*, owner, project, model_id, params, account=None, retry_of=None, swee
     The job is due from the start (`next_action_at`), so queueing its submit cannot fail the
     caller: with the broker away, the sweeper sends it once the broker is back."""
     if account is None:
-        spec = catalogue.get(model_id)
-        surface = spec.surface if spec else Surface.MODEL_API
-        account = ProviderAccount.objects.default(surface)
+        account = routing.account_for(model_id)
         if account is None:
-            raise ValueError(f"No active provider account speaks the {surface} surface.")
+            raise ValueError(f"No active provider account can run {model_id}.")
     with transaction.atomic():  # the hold and the job are created together or not at all
         generation = Generation.objects.create(owner=owner, project=project, model_id=model_id, params=params,
                                                account=account, next_action_at=timezone.now(), retry_of=retry_of,
                                                sweep=sweep)
         ledger.hold(generation)  # raises ledger.BudgetExceeded past a hard limit
         enqueue_on_commit("submit_generation", generation.pk)
+    return generation
+
+
+def record_import(*, owner, project, account, model_id, params, result, made_at=None):
+    """A job finished elsewhere (the web app's history) joins the gallery: completed at once, with
+    its outputs to be copied here like any other job's, and nothing held or charged (it was paid
+    for where it was made). Returns the generation, or None when the account's job is here already
+    (imported before, or made here and sent there): the provider's id is the dedupe."""
+    made_at = made_at or timezone.now()
+    with transaction.atomic():
+        # One import per account at a time gets past this line, so the check below cannot race.
+        ProviderAccount.objects.select_for_update().filter(pk=account.pk).first()
+        if Generation.objects.filter(account=account, request_id=result.request_id).exists():
+            return None
+        generation = Generation.objects.create(
+            owner=owner, project=project, account=account, model_id=model_id, params=params,
+            request_id=result.request_id, status=Status.COMPLETED, imported=True, created_at=made_at,
+            submitted_at=made_at, finished_at=made_at, expires_at=result.expires_at, next_action_at=claim_until())
+        Output.objects.bulk_create(
+            [Output(generation=generation, position=position, kind=output.kind, provider_url=output.url,
+                    preview_url=output.preview_url or "") for position, output in enumerate(result.outputs)])
+        # Written directly, not through Generation.advance: the ledger hears of no status change.
+        StatusEvent.objects.create(generation=generation, from_status=Status.DRAFT, to_status=Status.COMPLETED,
+                                   source=Source.SYSTEM,
+                                   detail=f"Imported from the web app's history of {account.name} "
+                                          f"(job set {result.request_id}).")
+        enqueue_on_commit("archive_outputs", generation.pk)
     return generation
 
 
@@ -176,7 +201,10 @@ def begin_submit(generation):
     if generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING):
         return None
     if generation.account is None:
-        generation.account = ProviderAccount.objects.default()
+        generation.account = routing.account_for(generation.model_id)
+        if generation.account is None:
+            quarantine(generation, "No active provider account can run this model now.")
+            return None
         generation.save(update_fields=["account"])
     conn = generation.account.connection()
     if generation.status != Status.DRAFT and not higgsfield.supports_idempotency(conn):
@@ -232,8 +260,15 @@ def inputs_refused(generation, exc):
         kick_line(generation.account_id)
 
 
+def note_refused_credentials(generation, exc):
+    """The provider refused the account's credentials: the accounts page shows it at once."""
+    if isinstance(exc, higgsfield.AuthError) and generation.account_id:
+        generation.account.record_error(exc.message)
+
+
 def submit_refused(generation, exc):
     """What a provider error in answer to a submit means for the job."""
+    note_refused_credentials(generation, exc)
     if isinstance(exc, (higgsfield.ConcurrencyLimit, higgsfield.RateLimited, higgsfield.ModelBlocked)):
         # Not a failure: the job goes back in line and waits as long as the provider asks.
         wait = max(1.0, exc.retry_after or 5)
@@ -312,6 +347,7 @@ def begin_poll(generation):
 
 
 def poll_refused(generation, exc):
+    note_refused_credentials(generation, exc)
     if exc.retry_safe:  # provider weather: wait longer, never give up on the job
         wait = backoff(generation.poll_interval, 1)
         generation.schedule(wait, poll_interval=wait, poll_attempts=0)

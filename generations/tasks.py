@@ -9,9 +9,9 @@ import time
 from django.conf import settings
 
 from characters import tasks as character_tasks
-from generations import archive, higgsfield, inputs, pipeline
+from generations import archive, higgsfield, history, inputs, pipeline
 from generations.models import Generation, ProviderAccount
-from higgsweb import logs
+from higgsweb import ledger, logs
 from higgsweb.models import WorkerHeartbeat
 
 log = logging.getLogger("generations.tasks")
@@ -53,6 +53,8 @@ def submit_generation(generation):
         pipeline.inputs_refused(generation, exc)
         return
     legacy = {"webhook_secret": generation.webhook_secret} if conn.surface == ProviderAccount.Surface.V1 else {}
+    if media := inputs.provider_media(params, generation.account):  # inputs the surface names by id
+        legacy["media"] = media
     try:
         receipt = higgsfield.submit(conn, generation.model_id, params,
                                     idempotency_key=generation.pk, webhook_url=generation.webhook_url, **legacy)
@@ -109,6 +111,20 @@ def _delete_provider_copy(generation):
         higgsfield.delete(generation.account.connection(), generation.request_id)
     except higgsfield.ProviderError as exc:  # the provider deletes it on expiry anyway
         log.info("could not delete the provider's copy of %s: %s", generation.pk, exc.message)
+
+
+def check_account(account_id):
+    """Read an account's balance and whether the provider accepts its credentials (the
+    accounts page shows the reading)."""
+    pipeline.fresh_connection()
+    account = ProviderAccount.objects.filter(pk=account_id).first()
+    return ledger.read_provider_balance(account).key_valid if account is not None else None
+
+
+def import_history(import_id):
+    """Bring an fnf account's web-app history into the gallery (generations/history.py)."""
+    pipeline.fresh_connection()
+    return history.run(import_id)
 
 
 def sweep(seconds=0, running=None):

@@ -15,8 +15,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, idempotency, pipeline, pricing, sweeps, webhooks
-from generations.forms import MAX_SWEEP_SEEDS, GalleryFilterForm, GenerationForm, data_from_params, new_submit_token
+from generations import cards, catalogue, idempotency, pipeline, pricing, routing, sweeps, webhooks
+from generations.forms import (
+    MAX_SWEEP_SEEDS,
+    GalleryFilterForm,
+    GenerationForm,
+    data_from_params,
+    new_submit_token,
+    params_from_query,
+)
 from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb import ledger
@@ -33,8 +40,8 @@ def _get_generation_for_user(request, pk):
 
 
 def _get_sweep_for_user(request, pk):
-    generations = list(Generation.objects.for_user(request.user).filter(sweep=pk).prefetch_related("outputs")
-                       .order_by("created_at"))
+    generations = list(Generation.objects.for_user(request.user).filter(sweep=pk).select_related("account")
+                       .prefetch_related("outputs").order_by("created_at"))
     if not generations:
         raise Http404
     return generations
@@ -60,7 +67,7 @@ def _start_form(request):
             source = _get_generation_for_user(request, uuid.UUID(request.GET["from"]))
         except ValueError:  # not an id at all
             raise Http404
-        model = catalogue.get(source.model_id) or catalogue.get(catalogue.DEFAULT_MODEL)
+        model = _studio_model(source.model_id)
         data = data_from_params(model, source.params, project=source.project,
                                 seed_mode=request.GET.get("seed", "keep"))
         if request.GET.get("image"):  # from one image of a batch: one more like it, not another batch
@@ -68,9 +75,9 @@ def _start_form(request):
         form = GenerationForm(data, model=model, user=request.user)
         form.is_valid()
         for name, messages in (source.field_errors or {}).items():
-            form.add_error(name if name in form.fields else None, messages)
+            form.add_error(form.field_for(name), messages)
         return form
-    model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
+    model = _studio_model(request.GET.get("model", ""))
     initial = {"project": request.GET.get("project") or Project.objects.active().first(),
                "prompt": request.GET.get("prompt", "")}
     start = catalogue.first_image_param(model)
@@ -79,6 +86,16 @@ def _start_form(request):
     if request.GET.get("character") and model.has("custom_reference_id"):
         initial["custom_reference_id"] = request.GET["character"]
     return GenerationForm(initial=initial, model=model, user=request.user)
+
+
+def _studio_model(model_id):
+    """The model the studio opens with: the one asked for if some account can run it, else the
+    default model, else the first one that can run."""
+    runnable = routing.runnable_ids()
+    for candidate in (model_id, catalogue.DEFAULT_MODEL, *(model.id for model in catalogue.all_models())):
+        if candidate in runnable:
+            return catalogue.get(candidate)
+    return catalogue.get(model_id) or catalogue.get(catalogue.DEFAULT_MODEL)
 
 
 @login_required
@@ -93,7 +110,7 @@ def gallery(request):
     number = _page_number(request)
     stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
     generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
-                   .with_credits().select_related("project")
+                   .with_credits().select_related("project", "account")
                    .prefetch_related("outputs",
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
@@ -164,7 +181,7 @@ def studio_cost(request):
     model = catalogue.get(request.GET.get("model", "")) or catalogue.get(catalogue.DEFAULT_MODEL)
     seeds = _int(request.GET.get("sweep_seeds"), 1) if model.has("seed") else 1
     cells = max(1, len(request.GET.getlist("sweep_styles"))) * seeds
-    quote = pricing.quote(model, request.GET.dict()).times(cells)
+    quote = pricing.quote(model, params_from_query(model, request.GET)).times(cells)
     project = Project.objects.for_user(request.user).active().filter(pk=_int_or_none(request.GET.get("project")))
     allowances = ledger.allowances(request.user, project.first())
     ctx = {"credits": quote.credits, "usd": quote.usd, "quote": quote, "model": model, "cells": cells,
@@ -292,7 +309,8 @@ def _get_card_for_user(request, pk):
     visible = Generation.objects.for_user(request.user)
     if request.GET.get("seen"):
         return get_object_or_404(visible.only(*Generation.CARD_VERSION_FIELDS), pk=pk)
-    return get_object_or_404(visible.with_credits().select_related("project").outputs_for(request.user), pk=pk)
+    return get_object_or_404(visible.with_credits().select_related("project", "account").outputs_for(request.user),
+                             pk=pk)
 
 
 @login_required
@@ -306,8 +324,8 @@ def generation_card(request, generation):
     if request.GET.get("seen"):
         if request.GET["seen"] == generation.card_version:
             return HttpResponse(status=204)
-        generation = (Generation.objects.with_credits().select_related("project").outputs_for(request.user)
-                      .get(pk=generation.pk))
+        generation = (Generation.objects.with_credits().select_related("project", "account")
+                      .outputs_for(request.user).get(pk=generation.pk))
     sweeps.caption([generation], request.user)
     response = render(request, "generations/gallery.html#generation-card", {"generation": generation})
     if generation.is_settled:

@@ -241,7 +241,7 @@ def discrepancies(now=None):
         | Q(status=Status.COMPLETED, confirms=0)
         | Q(status=Status.UNKNOWN, refunds=0, holds__gt=0)
         | ~Q(status__in=Generation.FINAL) & Q(refunds=0, confirms=0, held_at__lt=now - STALE_HOLD)
-    ).order_by("created_at")
+    ).exclude(imported=True, holds=0).order_by("created_at")  # imported: paid for where it was made
     return [(g, problem(g, now)) for g in rows]
 
 
@@ -279,25 +279,31 @@ def resolve(generation, by):
 def read_provider_balances():
     """Ask each active account's surface for its balance and keep the reading. Runs in the
     worker or a management command, never in a view."""
-    readings = []
-    for account in ProviderAccount.objects.filter(active=True):
-        on_simulator = settings.USE_SIMULATOR and account.base_url.rstrip("/").startswith(settings.SIMULATOR_URL)
-        conn = account.connection()
-        try:
-            credits = higgsfield.balance(conn, simulator=on_simulator)
-            reading = ProviderBalance(account=account, credits=credits)
-        except NotImplementedError as exc:
-            reading = ProviderBalance(account=account, note=str(exc))
-        except higgsfield.ProviderError as exc:
-            reading = ProviderBalance(account=account, note=str(exc)[:300])
-        # The key check is its own call: most surfaces report no balance but do refuse a bad key.
-        try:
-            reading.key_valid = higgsfield.check_key(conn)
-        except higgsfield.ProviderError as exc:
-            reading.note = (reading.note or f"Key check: {exc}")[:300]
-        reading.save()
-        readings.append(reading)
-    return readings
+    return [read_provider_balance(account) for account in ProviderAccount.objects.filter(active=True)]
+
+
+def read_provider_balance(account):
+    """One account's reading: its balance where the surface reports one, and whether the
+    provider accepts its credentials (a check that passes clears the account's last error)."""
+    # The simulator's Model API and v1 share its own balance; its fnf and Pixazo report theirs as those do.
+    on_simulator = settings.USE_SIMULATOR and account.base_url.rstrip("/") == settings.SIMULATOR_URL.rstrip("/")
+    conn = account.connection()
+    try:
+        credits = higgsfield.balance(conn, simulator=on_simulator)
+        reading = ProviderBalance(account=account, credits=credits)
+    except NotImplementedError as exc:
+        reading = ProviderBalance(account=account, note=str(exc))
+    except higgsfield.ProviderError as exc:
+        reading = ProviderBalance(account=account, note=str(exc)[:300])
+    # The key check is its own call: most surfaces report no balance but do refuse a bad key.
+    try:
+        reading.key_valid = higgsfield.check_key(conn)
+    except higgsfield.ProviderError as exc:
+        reading.note = (reading.note or f"Key check: {exc}")[:300]
+    reading.save()
+    if reading.key_valid and account.last_error:
+        account.clear_error()
+    return reading
 
 
 class BalanceNow:

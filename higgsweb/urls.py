@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from generations import api, cards, sharing
+from generations import accounts, api, cards, imports, sharing
 from generations import views as g
 from higgsweb import audit, health
 from higgsweb import views as h
@@ -67,6 +67,13 @@ urlpatterns = [
     path("audit/balance/refresh/", audit.balance_refresh, name="audit-balance-refresh"),
     path("audit/reconciliation/", audit.reconciliation, name="audit-reconciliation"),
     path("audit/reconciliation/<uuid:pk>/resolve/", audit.reconciliation_resolve, name="audit-resolve"),
+    path("providers/accounts/", accounts.account_list, name="provider-accounts"),
+    path("providers/accounts/new/", accounts.account_create, name="provider-account-new"),
+    path("providers/accounts/<int:pk>/", accounts.account_edit, name="provider-account"),
+    path("providers/accounts/<int:pk>/check/", accounts.account_check, name="provider-account-check"),
+    path("providers/routes/", accounts.routes, name="provider-routes"),
+    path("imports/", imports.import_list, name="history-imports"),
+    path("imports/<int:pk>/", imports.import_progress, name="history-import"),
     path("health/", health.health, name="health"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", h.favicon, name="favicon"),

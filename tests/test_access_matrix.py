@@ -14,7 +14,17 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from characters.models import Character
-from generations.models import ApiToken, Feedback, Gallery, GalleryItem, Generation, ShareLink, Upload
+from generations.models import (
+    ApiToken,
+    Feedback,
+    Gallery,
+    GalleryItem,
+    Generation,
+    HistoryImport,
+    ProviderAccount,
+    ShareLink,
+    Upload,
+)
 from higgsweb.models import Notification, Project, User
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -59,6 +69,10 @@ MATRIX = {
     "character-retrain": lambda x, a: [{"pk": x.character.pk}] if x.character else [],
     "character-thumbnail": lambda x, a: [{"pk": x.character.pk}] if x.character else [],
     "character-photo": lambda x, a: [{"pk": x.character.pk, "position": 0}] if x.character else [],
+    # Provider accounts are the admins' alone; an import is its owner's (and the admins').
+    "provider-account": lambda x, a: [{"pk": x.account.pk}] if x.account else [],
+    "provider-account-check": lambda x, a: [{"pk": x.account.pk}] if x.account else [],
+    "history-import": lambda x, a: [{"pk": x.history_import.pk}] if x.history_import else [],
     "gallery-detail": lambda x, a: [{"pk": x.gallery.pk}],
     "gallery-edit": lambda x, a: [{"pk": x.gallery.pk}, {"pk": a.gallery.pk}],  # team-only, even for A's own
     "gallery-delete": lambda x, a: [{"pk": x.gallery.pk}, {"pk": a.gallery.pk}],
@@ -138,6 +152,7 @@ def client_world(name, project, member):
                                 url=gallery.get_absolute_url())
     return SimpleNamespace(user=user, gallery=gallery, item=item, link=link, generations=[generation],
                            outputs=list(generation.outputs.all()), sweep=None, upload=None, character=None,
+                           account=None, history_import=None,
                            guessed_token=link.token[:-4] + "zzzz", words=[f"{name}'s picture", f"{name} wants more"])
 
 
@@ -164,11 +179,15 @@ def world(db, alice):
     upload.file.save("in.png", ContentFile(b"\x89PNG fake"), save=False)
     upload.save()
     character = Character.objects.create(name="Team face", owner=alice, status="completed")
+    account = ProviderAccount.objects.create(name="Team web app", surface="fnf", base_url="https://fnf.example",
+                                             key_secret="team-token-secret")
+    history_import = HistoryImport.objects.create(account=account, owner=alice, project=project)
     team = SimpleNamespace(gallery=gallery, item=item, link=link, generations=[curated, loose, pending, pending_in_a],
                            outputs=[o for g in (curated, loose, pending, pending_in_a) for o in g.outputs.all()]
                            + [left_out],
                            sweep=sweep, upload=upload, character=character, guessed_token=link.token[::-1],
-                           words=["the team's", "Team internal", "Team face", "team-input"])
+                           account=account, history_import=history_import,
+                           words=["the team's", "Team internal", "Team face", "team-input", "Team web app"])
     b.words.append("Ben gallery")
     return SimpleNamespace(a=a, b=b, team=team, token=ApiToken.objects.issue(a.user)[1])
 
@@ -190,7 +209,9 @@ def state(world):
             list(Gallery.objects.order_by("pk").values_list("pk", "name")),
             list(Generation.objects.order_by("pk").values_list("pk", "status", "cancel_requested_at", "hidden_at",
                                                                "deleted_at")),
-            Generation.objects.count(), Character.objects.filter(delete_requested_at=None).count())
+            Generation.objects.count(), Character.objects.filter(delete_requested_at=None).count(),
+            list(ProviderAccount.objects.order_by("pk").values_list("pk", "name", "key_secret", "active")),
+            list(HistoryImport.objects.order_by("pk").values_list("pk", "status")))
 
 
 def test_client_a_gets_404_for_every_other_object_by_every_route_and_method(client, world):

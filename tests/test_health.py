@@ -66,7 +66,8 @@ def test_the_key_check_on_each_surface(simulator):
     assert higgsfield.check_key(v1) is True
     assert higgsfield.check_key(higgsfield.Connection("v1", simulator.url, "test-key", "wrong")) is False
     pixazo = higgsfield.Connection("pixazo", simulator.url + "/pixazo", "", "pixazo-demo-key")
-    assert higgsfield.check_key(pixazo) is None  # no call to ask with
+    assert higgsfield.check_key(pixazo) is True  # a status nobody has: 404 with an accepted key
+    assert higgsfield.check_key(higgsfield.Connection("pixazo", simulator.url + "/pixazo", "", "wrong")) is False
 
 
 def test_the_last_webhook_seen(admin_client):

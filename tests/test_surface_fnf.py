@@ -118,7 +118,7 @@ def test_an_upload_round_trips_and_starts_a_video(simulator, conn):
     assert cdn.get(url).content == data
     media_id = url.rsplit("/", 1)[-1].split(".")[0]
     receipt = higgsfield.submit(conn, "image2video", {
-        "prompt": "push in", "model": "lite", "frames": 85,
+        "prompt": "push in", "model": "lite", "frames": 85, "width": 400, "height": 300,
         "input_image": {"id": media_id, "url": url, "type": "media_input"}})
     result = finished(simulator, conn, receipt)
     video = result.outputs[0]
@@ -181,10 +181,11 @@ def test_the_detail_page_labels_an_fnf_run_as_unofficial(client, simulator, alic
 
 @pytest.mark.parametrize("seconds, frames", [(3, 85), (5, 145)])
 def test_a_dop_request_becomes_a_web_app_video_job_with_frames(simulator, conn, seconds, frames):
-    upload_url = higgsfield.upload(conn, png(), "image/png")
+    media = higgsfield.upload_media(conn, png(), "image/png")
+    frame = higgsfield.Media(media.url, media.id, "image/png", 320, 240)
     receipt = higgsfield.submit(conn, "higgsfield-ai/dop/turbo", {
-        "prompt": "slow push-in", "image_url": upload_url, "duration": seconds,
-        "motions": [{"id": "d2389a9a-91c2-4276-bc9c-c9e35e8fb85a", "strength": 0.7}]})
+        "prompt": "slow push-in", "image_url": media.url, "duration": seconds,
+        "motions": [{"id": "d2389a9a-91c2-4276-bc9c-c9e35e8fb85a", "strength": 0.7}]}, media={media.url: frame})
     job = next(j for j in simulator.jobs.values() if j.request_id == receipt.request_id or
                receipt.request_id in str(j.extra))
     assert job.payload["frames"] == frames

@@ -23,11 +23,12 @@ from .library import (
     motions,
     soul_styles,
 )
-from .results import TERMINAL, Estimate, ModelInfo, Output, Receipt, Result
+from .results import TERMINAL, Estimate, Media, ModelInfo, Output, Receipt, Result
 
-__all__ = ["Connection", "Estimate", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
+__all__ = ["Connection", "Estimate", "Media", "ModelInfo", "Output", "ProviderError", "Receipt", "Result", "TERMINAL",
            "balance", "cancel", "check_key", "delete", "estimate", "list_models", "parse_result", "status", "submit",
-           "supports_estimate", "supports_idempotency", "supports_upload", "upload",
+           "supports_estimate", "supports_idempotency", "supports_upload", "upload", "upload_media", "runs", "check",
+           "needs_own_media", "verify_key", "history_page", "product_request",
            "CustomReference", "Motion", "ReferencePage", "Style", "TrainingInProgress", "create_reference",
            "delete_reference", "get_reference", "list_references", "motions", "soul_styles"]
 
@@ -59,14 +60,48 @@ def balance(conn, *, simulator=False):
 def check_key(conn):
     """Whether the provider accepts the account's credentials: True, False when it answers
     401, or None where the surface has no call to ask with. Other errors propagate."""
+    try:
+        return verify_key(conn)
+    except AuthError:
+        return False
+
+
+def verify_key(conn):
+    """check_key, raising the provider's AuthError (with its advice) instead of answering False."""
     module = _surface(conn)
     if not hasattr(module, "check_key"):
         return None
-    try:
-        module.check_key(conn)
-    except AuthError:
-        return False
+    module.check_key(conn)
     return True
+
+
+def history_page(conn, **kwargs):
+    """One page of the account's own history where the surface keeps one (the web app):
+    ([HistoryEntry], cursor or None)."""
+    return _surface(conn, "history_page").history_page(conn, **kwargs)
+
+
+def product_request(surface, job_set_type, params):
+    """(model id, settings) in the product's terms for a job found in a surface's history."""
+    return SURFACES[surface].product_request(job_set_type, params)
+
+
+def runs(surface, model_id):
+    """Whether a surface can run one of the product's models (translating the request if need be)."""
+    module = SURFACES.get(surface)
+    return module is not None and module.runs(model_id)
+
+
+def check(surface, model_id, params):
+    """What a surface would refuse in a request it can run, by field ({field: [messages]})."""
+    module = SURFACES.get(surface)
+    return module.check(model_id, params) if hasattr(module, "check") else {}
+
+
+def needs_own_media(conn):
+    """Whether every input file must go through the surface's own upload flow (the web app
+    names inputs by its media ids, so a URL elsewhere will not do)."""
+    return getattr(_surface(conn), "OWN_MEDIA", False)
 
 
 def supports_upload(conn):
@@ -109,6 +144,14 @@ def delete(conn, request_id, **kwargs):
 def upload(conn, data, content_type, **kwargs):
     """Upload an input file; return its public URL."""
     return _surface(conn, "upload").upload(conn, data, content_type, **kwargs)
+
+
+def upload_media(conn, data, content_type, **kwargs):
+    """Upload an input file; return it as a Media (its URL, and its id where the surface has one)."""
+    module = _surface(conn, "upload")
+    if hasattr(module, "upload_media"):
+        return module.upload_media(conn, data, content_type, **kwargs)
+    return Media(url=module.upload(conn, data, content_type, **kwargs), content_type=content_type)
 
 
 def estimate(conn, model_id, payload, **kwargs):

@@ -11,6 +11,11 @@ from .results import Estimate, ModelInfo, Output, Receipt, Result
 IDEMPOTENT = True  # Idempotency-Key is honoured on generation submits (PROTOCOL.md §2.10)
 
 
+def runs(model_id):
+    """Every model path of the Model API (the catalogue lists which); not the v1 paths."""
+    return not model_id.strip("/").startswith("v1/")
+
+
 def parse_time(value):
     if not value:
         return None

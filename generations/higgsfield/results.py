@@ -36,6 +36,18 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Media:
+    """An input file as the provider holds it after its own upload flow: the URL jobs name
+    it by, and on surfaces that refer to inputs by id (the web app), that id and its size."""
+
+    url: str
+    id: str = ""
+    content_type: str = ""
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
 class Receipt:
     request_id: str
     status: str = QUEUED

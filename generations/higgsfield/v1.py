@@ -22,6 +22,12 @@ JOB_STATUSES = {"queued": QUEUED, "pending": QUEUED, "in_progress": IN_PROGRESS,
                 "completed": COMPLETED, "finished": COMPLETED, "failed": FAILED, "error": FAILED,
                 "nsfw": NSFW, "canceled": CANCELED, "cancelled": CANCELED}
 KIND_FOR_TYPE = {"text2image_soul": "image", "image2video": "video", "speak_v2": "video"}
+# The product's models this surface runs: its own, and Soul Standard translated.
+RUNS = frozenset({SOUL_PATH, DOP_PATH, SPEAK_PATH, "higgsfield-ai/soul/standard"})
+
+
+def runs(model_id):
+    return model_id in RUNS
 
 
 def native(model_id, payload):
@@ -33,8 +39,11 @@ def native(model_id, payload):
                   "quality": payload.get("resolution", "720p"),
                   "batch_size": int(payload.get("batch_size") or 1),
                   "enhance_prompt": bool(payload.get("enhance_prompt", False))}
-        if payload.get("seed"):
-            params["seed"] = payload["seed"]
+        for name in ("seed", "style_id", "style_strength", "custom_reference_id", "custom_reference_strength"):
+            if payload.get(name) is not None and payload.get(name) != "":
+                params[name] = payload[name]
+        if payload.get("image_reference_url"):
+            params["image_reference"] = {"type": "image_url", "image_url": payload["image_reference_url"]}
         return SOUL_PATH, params
     return model_id.strip("/"), payload
 

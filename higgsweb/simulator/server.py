@@ -17,7 +17,8 @@ class Request:
         parts = urlsplit(handler.path)
         self.method = method
         self.path = parts.path
-        self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.query_lists = parse_qs(parts.query, keep_blank_values=True)  # every value of a repeated key
+        self.query = {k: v[-1] for k, v in self.query_lists.items()}
         self.headers = {k.lower(): v for k, v in handler.headers.items()}
         self.body = body
         host = self.headers.get("host") or f"{handler.server.server_address[0]}:{handler.server.server_address[1]}"

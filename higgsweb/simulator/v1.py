@@ -242,7 +242,7 @@ def speak_video(sim, job, spec):
 
 def state_routes(sim, name, state):
     """GET/POST /_sim/{name}: show or change a surface's own state (credits, keys) as JSON."""
-    settable = [key for key in vars(state) if key != "media"]
+    settable = [key for key in vars(state) if key not in ("media", "history")]
 
     def show():
         return json_response({key: getattr(state, key) for key in settable})
