@@ -93,10 +93,11 @@ def test_a_member_generates_through_every_surface_and_imports_the_web_app_histor
     soul_2, soul_2_card = generate(page, "higgsfield-ai/soul/v2/standard", "a tram in fog at night")
     expect(soul_2_card).to_contain_text("via web app (fnf)")
 
+    image_card.locator("details.menu > summary").click()
     image_card.get_by_role("link", name="Animate this").click()  # DoP lite, routed to Pixazo
     expect(page.locator("select[name=model]")).to_have_value("higgsfield-ai/dop/lite")
     video, video_card = generate(page, "higgsfield-ai/dop/lite", "the beam sweeps across the sea")
-    expect(video_card.locator("video")).to_be_attached()
+    expect(video_card.locator(".media a.result-thumb img")).to_be_visible()  # its poster frame
     expect(video_card).to_contain_text("via Pixazo")
     ran_on = {g.model_id: (g.account.surface, g.status, g.archived)
               for g in Generation.objects.select_related("account")}
@@ -104,7 +105,8 @@ def test_a_member_generates_through_every_surface_and_imports_the_web_app_histor
                       "v1/text2image/soul": ("v1", "completed", True),
                       "higgsfield-ai/soul/v2/standard": ("fnf", "completed", True),
                       "higgsfield-ai/dop/lite": ("pixazo", "completed", True)}
-    page.locator(f"#card-{video.pk}").get_by_role("link", name="Details").click()
+    video_card.locator("details.menu > summary").click()
+    video_card.get_by_role("link", name="Details", exact=True).click()
     expect(page.locator("dd.via")).to_have_text("via Pixazo")
 
     # The web app's history: in once, not twice.
