@@ -9,8 +9,8 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 # honcho gives each process its own PORT, so the app's public URL is passed explicitly.
 # The local simulator serves outputs over plain http on loopback; the app accepts that only
 # while it runs against the simulator (ignored with a real key).
-HIGGSFIELD_ALLOW_LOCAL_MEDIA ?= true
-export PORT SIM_PORT PUBLIC_BASE_URL HIGGSFIELD_ALLOW_LOCAL_MEDIA
+export PORT SIM_PORT PUBLIC_BASE_URL
+run: export HIGGSFIELD_ALLOW_LOCAL_MEDIA ?= true
 
 .PHONY: install run test test-suite lint migrate demo clean bench browser
 

@@ -38,6 +38,9 @@ def private_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.HIGGSFIELD_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.HIGGSFIELD_WEBHOOK_SECRET_PREVIOUS = ""
+    # The suite never inherits `make run`'s local conveniences from the environment.
+    settings.HIGGSFIELD_ALLOW_LOCAL_MEDIA = False
+    settings.HIGGSFIELD_MEDIA_HOSTS = []
 
 
 @pytest.fixture
