@@ -457,15 +457,14 @@ def receive_hint(surface, payload, generation_pk=None):
         if stray is not None and stray.created:
             transaction.on_commit(partial(enqueue_stray_check, stray.pk))
         return False
-    if generation.is_finished:
-        return False
     window = int(timezone.now().timestamp() // HINT_SECONDS)
     _, created = WebhookDelivery.objects.get_or_create(
         webhook_id=f"unsigned:{request_id}:{window}",
         defaults={"surface": surface, "request_id": request_id, "payload": payload, "signed": False})
-    if created:
-        transaction.on_commit(partial(enqueue, "poll_generation", generation.pk))
-    return created
+    if not created or generation.is_finished:  # recorded (the health page shows it), nothing to ask
+        return False
+    transaction.on_commit(partial(enqueue, "poll_generation", generation.pk))
+    return True
 
 
 def note_stray(surface, generation_pk, request_id, payload, *, confirmed):

@@ -13,10 +13,7 @@ from django.utils import timezone
 from generations import pipeline, tasks, webhook_mode
 from generations.higgsfield import download
 from generations.models import Generation, ProviderAccount, WebhookDelivery
-from higgsweb.simulator.app import Config, Simulator
-from higgsweb.simulator.server import SimulatorServer
-from tests.cdn import MEDIA_HOST, server_context
-from tests.conftest import SIM_KEY, SIM_SECRET, WEBHOOK_SECRET
+from tests.conftest import SIM_KEY, SIM_SECRET
 
 SOUL = {"prompt": "a red kite", "aspect_ratio": "1:1", "resolution": "720p", "batch_size": 1, "seed": 42}
 PUBLIC_HOOKS = "hooks.studio.example"
@@ -27,24 +24,6 @@ def fresh_lookups():
     webhook_mode.clear_cache()
     yield
     webhook_mode.clear_cache()
-
-
-@pytest.fixture
-def strict(settings, cdn, test_ca):
-    """The app given a key, pointed at a simulator started plainly: no loopback webhooks,
-    unsigned deliveries, MIME-typed v1 results, outputs on a CDN name the app never heard of."""
-    sim = Simulator(Config(keys={SIM_KEY: SIM_SECRET}, webhook_secrets=[WEBHOOK_SECRET], queue_seconds=0.2,
-                           run_seconds=0.3, webhook_backoff=0.05, media_origin=f"https://{MEDIA_HOST}",
-                           allow_loopback_webhooks=False, webhook_unsigned=True, result_types="mime"))
-    server = SimulatorServer(sim, media_ssl=server_context(test_ca, MEDIA_HOST)).start()
-    cdn.add(MEDIA_HOST, server.media_port)
-    settings.USE_SIMULATOR = False
-    settings.HIGGSFIELD_BASE_URL = server.url
-    settings.HIGGSFIELD_API_KEY, settings.HIGGSFIELD_API_SECRET = SIM_KEY, SIM_SECRET
-    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
-    sim.url = server.url
-    yield sim
-    server.stop()
 
 
 def public_hooks(monkeypatch, sim=None):
