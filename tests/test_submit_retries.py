@@ -181,3 +181,19 @@ def test_the_webhook_url_names_the_job_and_the_old_url_still_works(db, client, a
                        headers=headers).status_code == 200
     generation.refresh_from_db()
     assert generation.status == "nsfw"
+
+
+def test_a_v1_delivery_for_another_job_set_at_a_jobs_own_url_is_listed_as_a_possible_double_charge(
+        db, client, alice, project):
+    from generations import webhooks
+
+    account = ProviderAccount.objects.create(name="legacy", surface="v1", base_url="https://platform.example")
+    generation = Generation.objects.create(owner=alice, project=project, model_id="v1/text2image/soul", account=account,
+                                           params={"prompt": "p"}, status="queued", request_id="js-1")
+    payload = {"id": "js-2", "type": "text2image_soul", "jobs": [{"id": "j-2", "status": "queued", "results": None}]}
+    client.post(f"/webhooks/v1/{generation.pk}/", json.dumps(payload), content_type="application/json",
+                headers={"X-Webhook-Secret-Key": webhooks.generation_token("v1", generation.pk)})
+    stray = StrayRequest.objects.get()
+    assert (stray.generation_id, stray.request_id, stray.confirmed) == (generation.pk, "js-2", True)
+    generation.refresh_from_db()
+    assert generation.status == "queued"
