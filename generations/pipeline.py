@@ -285,6 +285,14 @@ def submit_refused(generation, exc):
                                next_action_at=timezone.now() + timedelta(seconds=wait))
     elif isinstance(exc, (higgsfield.NetworkError, higgsfield.ServerError)):
         answer_lost(generation, exc)
+    elif isinstance(exc, higgsfield.ValidationFailed) and generation.status == Status.UNKNOWN \
+            and "Idempotency-Key" in exc.field_errors:
+        # The resend differs from the first send (its webhook URL changed with PUBLIC_BASE_URL, or
+        # a deploy changed the body), and the provider says the first one was accepted.
+        quarantine(generation, "The first send of this job was accepted (the provider refused the resend as the "
+                               "same Idempotency-Key with different parameters), but its answer was lost. Find its "
+                               "request in the provider's history, then `manage.py jobs resolve "
+                               f"{generation.pk} retry --request-id …`.")
     elif isinstance(exc, higgsfield.ValidationFailed):
         # Kept per field so the member can reopen the form with the provider's messages in place.
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message,

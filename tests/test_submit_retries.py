@@ -197,3 +197,17 @@ def test_a_v1_delivery_for_another_job_set_at_a_jobs_own_url_is_listed_as_a_poss
     assert (stray.generation_id, stray.request_id, stray.confirmed) == (generation.pk, "js-2", True)
     generation.refresh_from_db()
     assert generation.status == "queued"
+
+
+def test_a_resend_refused_as_the_same_key_with_other_parameters_is_set_aside_not_failed(db, simulator, account,
+                                                                                        alice, project, settings):
+    """If PUBLIC_BASE_URL changed between the two sends, the webhook URL (part of the key's
+    fingerprint) differs: the provider's 422 then says the first send was accepted."""
+    simulator.config.faults["submit_answer_lost_burst"] = 1
+    generation = submit(start(alice, project, account))
+    assert generation.status == "unknown"
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8001"
+    generation = submit(generation)
+    assert generation.status == "unknown" and generation.quarantined_at
+    assert "first send of this job was accepted" in generation.quarantine_reason
+    assert ledger.net(generation) > 0  # still held: it may be charged
