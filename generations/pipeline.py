@@ -461,7 +461,11 @@ def receive_hint(surface, payload, generation_pk=None):
         return False
     generation = _by_request_id(request_id)
     if generation is None:
-        stray = note_stray(surface, generation_pk, request_id, payload, confirmed=False) if generation_pk else None
+        # A job whose URL this is may have a second request; one such report is checked at a time.
+        checking = StrayRequest.objects.filter(generation_id=generation_pk, confirmed=False).exists()
+        stray = None if checking or not generation_pk else note_stray(
+            surface, generation_pk, request_id, {"status": payload.get("status"), "request_id": request_id},
+            confirmed=False)
         if stray is not None and stray.created:
             transaction.on_commit(partial(enqueue_stray_check, stray.pk))
         return False
