@@ -9,10 +9,10 @@ def _history_importable():
 
 
 def _webhook_mode():
+    """The environment's account, from settings alone (no query: the login page shows the banner)."""
     from generations import webhook_mode
-    from generations.models import ProviderAccount
 
-    return webhook_mode.for_account(ProviderAccount.objects.default())
+    return webhook_mode.for_account(None)
 
 
 def provider(request):
