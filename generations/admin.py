@@ -16,6 +16,7 @@ from generations.models import (
     ProviderEstimate,
     ShareLink,
     StatusEvent,
+    StrayRequest,
     Upload,
     WebhookDelivery,
 )
@@ -108,8 +109,17 @@ class GenerationAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["webhook_id", "surface", "request_id", "received_at"]
-    readonly_fields = ["webhook_id", "surface", "request_id", "payload", "received_at"]
+    list_display = ["webhook_id", "surface", "request_id", "signed", "received_at"]
+    readonly_fields = ["webhook_id", "surface", "request_id", "payload", "received_at", "signed"]
+
+
+@admin.register(StrayRequest)
+class StrayRequestAdmin(admin.ModelAdmin):
+    """Possible double charges (also on the reconciliation page)."""
+
+    list_display = ["request_id", "generation", "surface", "status", "confirmed", "seen_at"]
+    list_filter = ["confirmed", "surface"]
+    readonly_fields = ["generation", "surface", "request_id", "status", "confirmed", "payload", "seen_at"]
 
 
 @admin.register(ProviderEstimate)

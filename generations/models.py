@@ -456,7 +456,8 @@ class Generation(models.Model):
     @property
     def webhook_url(self):
         """Where the provider should report this job; it depends on the account's surface
-        (fnf has no webhooks, so the worker polls)."""
+        (fnf has no webhooks, so the worker polls). Whether it is sent at all is
+        generations.webhook_mode's decision."""
         surface = self.account.surface if self.account_id else ProviderAccount.Surface.MODEL_API
         if surface == ProviderAccount.Surface.V1:
             return settings.PUBLIC_BASE_URL + reverse("webhook-v1", args=[self.pk])
@@ -465,7 +466,9 @@ class Generation(models.Model):
             return settings.PUBLIC_BASE_URL + reverse("webhook-pixazo", args=[self.pk, token])
         if surface == ProviderAccount.Surface.FNF:
             return ""
-        return settings.PUBLIC_BASE_URL + reverse("webhook-higgsfield")
+        # The job's id rides along, so a second provider request for one job (a resend whose
+        # Idempotency-Key was ignored) is recognised when its webhook arrives.
+        return f"{settings.PUBLIC_BASE_URL}{reverse('webhook-higgsfield')}?g={self.pk}"
 
     @property
     def webhook_secret(self):
@@ -609,6 +612,8 @@ class WebhookDelivery(models.Model):
     request_id = models.CharField(max_length=200, blank=True, db_index=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=timezone.now)
+    # False for an unsigned Model API delivery: a hint that only makes the worker poll.
+    signed = models.BooleanField(default=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
@@ -1151,3 +1156,26 @@ class HistoryImport(models.Model):
         """Waiting or importing, but not heard from for STALE: its worker died or its task was lost."""
         return self.status in (self.Status.QUEUED, self.Status.RUNNING) and \
             self.updated_at < timezone.now() - self.STALE
+
+
+class StrayRequest(models.Model):
+    """A provider request that names a job (through the job's own webhook URL) but is not the
+    request the job recorded: the service started a second job for one submit (it ignored the
+    Idempotency-Key), or ran one that was recorded here as never started. Either may have been
+    charged; the reconciliation page lists them for an admin. Unsigned reports are listed once
+    the provider confirms the request exists (`confirmed`)."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="stray_requests")
+    surface = models.CharField(max_length=12)
+    request_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, blank=True)
+    confirmed = models.BooleanField(default=False)
+    payload = models.JSONField(default=dict)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["generation", "request_id"], name="one_stray_per_request")]
+        ordering = ["-seen_at"]
+
+    def __str__(self):
+        return f"{self.request_id} for {self.generation_id}"

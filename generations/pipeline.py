@@ -27,8 +27,8 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 from redis.exceptions import RedisError
 
-from generations import higgsfield, routing
-from generations.models import Generation, Output, ProviderAccount, StatusEvent, WebhookDelivery
+from generations import higgsfield, routing, webhook_mode
+from generations.models import Generation, Output, ProviderAccount, StatusEvent, StrayRequest, WebhookDelivery
 from higgsweb import ledger
 
 log = logging.getLogger("generations.pipeline")
@@ -198,8 +198,8 @@ def quarantine(generation, reason):
 def begin_submit(generation):
     """The connection to send a job on now, with the try counted; None when it is not sent now
     (it is not waiting, it waits for a slot or its turn, or it was set aside for an operator)."""
-    if generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING):
-        return None
+    if generation.status not in (Status.DRAFT, Status.UNKNOWN, Status.SUBMITTING) or generation.quarantined_at:
+        return None  # a task redelivered for a job set aside sends nothing
     if generation.account is None:
         generation.account = routing.account_for(generation.model_id)
         if generation.account is None:
@@ -274,15 +274,25 @@ def submit_refused(generation, exc):
         wait = max(1.0, exc.retry_after or 5)
         generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message, submit_attempts=0,
                            next_action_at=timezone.now() + timedelta(seconds=wait))
-    elif isinstance(exc, (higgsfield.NetworkError, higgsfield.ServerError)):
-        # The provider may or may not have accepted it. With an idempotency key, the
-        # resend that resolves this cannot create a second job.
-        wait = backoff(FIRST_SUBMIT_RETRY, generation.submit_attempts)
+    elif isinstance(exc, higgsfield.ConnectFailed):
+        # Nothing reached the provider, so sending again cannot start a second job on any surface.
+        # A job whose earlier answer was lost stays unknown: that earlier send may have been accepted.
+        wait = max(float(NO_SLOT_WAIT), exc.retry_after or 0)
         if generation.status == Status.UNKNOWN:
             generation.schedule(wait, submit_attempts=0)
         else:
-            generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message, submit_attempts=0,
+            generation.advance(Status.DRAFT, Source.SUBMIT, detail=exc.message, submit_attempts=0,
                                next_action_at=timezone.now() + timedelta(seconds=wait))
+    elif isinstance(exc, (higgsfield.NetworkError, higgsfield.ServerError)):
+        answer_lost(generation, exc)
+    elif isinstance(exc, higgsfield.ValidationFailed) and generation.status == Status.UNKNOWN \
+            and "Idempotency-Key" in exc.field_errors:
+        # The resend differs from the first send (its webhook URL changed with PUBLIC_BASE_URL, or
+        # a deploy changed the body), and the provider says the first one was accepted.
+        quarantine(generation, "The first send of this job was accepted (the provider refused the resend as the "
+                               "same Idempotency-Key with different parameters), but its answer was lost. Find its "
+                               "request in the provider's history, then `manage.py jobs resolve "
+                               f"{generation.pk} retry --request-id …`.")
     elif isinstance(exc, higgsfield.ValidationFailed):
         # Kept per field so the member can reopen the form with the provider's messages in place.
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message,
@@ -291,6 +301,36 @@ def submit_refused(generation, exc):
     else:
         generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=exc.message)
         kick_line(generation.account_id)
+
+
+def answer_lost(generation, exc):
+    """A timeout or 5xx after the submit was sent: the provider may or may not have started the
+    job. On a surface that honours Idempotency-Key it is sent once more with the same key (a
+    repeat returns the original request); elsewhere, or when that resend fares no better, it is
+    set aside for an operator, or failed plainly when the provider answered 5xx both times."""
+    answered = isinstance(exc, higgsfield.ServerError)
+    what = (f"The provider answered the submit with an error ({exc.status or 500}): {exc.message}" if answered
+            else f"No answer to the submit ({exc.message})")
+    resolve = (f"Check the provider's history, then resolve it with `manage.py jobs resolve {generation.pk} …`.")
+    if not higgsfield.supports_idempotency(generation.account.connection()):
+        if generation.status != Status.UNKNOWN:
+            generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message)
+        quarantine(generation, f"{what}. It may still have started the job, and {generation.account.via} cannot "
+                               f"recognise a repeat, so it was not sent again. {resolve}")
+        return
+    if generation.status != Status.UNKNOWN:  # the first send: resend once with the same key
+        generation.advance(Status.UNKNOWN, Source.SUBMIT, detail=exc.message, submit_attempts=0,
+                           next_action_at=timezone.now() + timedelta(seconds=FIRST_SUBMIT_RETRY))
+        return
+    if answered:  # the resend with the same key failed too: nothing was started
+        message = (f"The provider failed with an error ({exc.status or 500}) each time this job was sent "
+                   "(twice, with the same Idempotency-Key), so it was not started; the credits held for it "
+                   f"are released. {exc.message}")
+        generation.advance(Status.FAILED, Source.SUBMIT, detail=exc.message, error=message)
+        kick_line(generation.account_id)
+        return
+    quarantine(generation, f"{what}, twice. Both were sent with the same Idempotency-Key, so at most one job was "
+                           f"started. {resolve}")
 
 
 def record_receipt(generation, receipt):
@@ -371,6 +411,10 @@ def record_poll(generation, result):
         generation.advance(Status.FAILED, Source.POLL, error="The provider did not finish this job in time.")
         kick_line(generation.account_id)
         return
+    age = (timezone.now() - generation.submitted_at).total_seconds() if generation.submitted_at else None
+    if age is not None and webhook_mode.polls_fast(generation, age):  # no webhook is coming: ask often at first
+        generation.schedule(webhook_mode.FAST_POLL, poll_interval=FIRST_POLL)
+        return
     generation.schedule(generation.poll_interval, poll_interval=backoff(generation.poll_interval, 1))
 
 
@@ -381,7 +425,7 @@ def after_finish(generation):
     transaction.on_commit(lambda: kick_line(account_id))
 
 
-def receive_delivery(webhook_id, surface, payload):
+def receive_delivery(webhook_id, surface, payload, generation_pk=None):
     """Record a verified delivery and act on it in one short write transaction: the job (and
     its owner) is read first (the write lock is not needed for that; its status is checked again by the
     compare-and-set in Generation.advance), then the delivery is inserted — its unique
@@ -393,12 +437,78 @@ def receive_delivery(webhook_id, surface, payload):
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(webhook_id=webhook_id, surface=surface, request_id=request_id,
                                                       payload=payload)
+            if generation is None and generation_pk:  # the URL names a job that recorded another request
+                note_stray(surface, generation_pk, request_id, payload, confirmed=True)
             apply_delivery(delivery, generation)
     except IntegrityError:
         if WebhookDelivery.objects.filter(webhook_id=webhook_id).exists():
             return False
         raise
     return True
+
+
+# An unsigned delivery wakes at most one poll of its job per this many seconds.
+HINT_SECONDS = 5
+
+
+def receive_hint(surface, payload, generation_pk=None):
+    """An unsigned Model API delivery (the service signs only once the account's whsec_ secret
+    was revealed): never trusted, it only makes the worker ask the provider about a job we know,
+    at most once per job per HINT_SECONDS (the unique webhook_id of each window is the throttle).
+    Returns True when it woke a poll."""
+    request_id = str(payload.get("request_id") or "")[:200]
+    if not request_id:
+        return False
+    generation = _by_request_id(request_id)
+    if generation is None:
+        # A job whose URL this is may have a second request; one such report is checked at a time.
+        checking = StrayRequest.objects.filter(generation_id=generation_pk, confirmed=False).exists()
+        stray = None if checking or not generation_pk else note_stray(
+            surface, generation_pk, request_id, {"status": payload.get("status"), "request_id": request_id},
+            confirmed=False)
+        if stray is not None and stray.created:
+            transaction.on_commit(partial(enqueue_stray_check, stray.pk))
+        return False
+    window = int(timezone.now().timestamp() // HINT_SECONDS)
+    _, created = WebhookDelivery.objects.get_or_create(
+        webhook_id=f"unsigned:{request_id}:{window}",
+        defaults={"surface": surface, "request_id": request_id, "payload": payload, "signed": False})
+    if not created or generation.is_finished:  # recorded (the health page shows it), nothing to ask
+        return False
+    transaction.on_commit(partial(enqueue, "poll_generation", generation.pk))
+    return True
+
+
+def note_stray(surface, generation_pk, request_id, payload, *, confirmed):
+    """Record a provider request that names a job but is not the one the job recorded (see
+    StrayRequest), once per job and request. None while the job's own receipt may still be
+    coming (no request id yet and not finished): that request is then simply its own."""
+    job = Generation.objects.filter(pk=generation_pk).values("request_id", "status").first()
+    if job is None or job["request_id"] == request_id:
+        return None
+    if not job["request_id"] and job["status"] not in Generation.FINAL:
+        return None
+    status = str(payload.get("status") or "")[:20] if isinstance(payload, dict) else ""
+    stray, created = StrayRequest.objects.get_or_create(
+        generation_id=generation_pk, request_id=request_id,
+        defaults={"surface": surface, "status": status, "confirmed": confirmed, "payload": payload})
+    if not created and (confirmed and not stray.confirmed or status and status != stray.status):
+        StrayRequest.objects.filter(pk=stray.pk).update(confirmed=stray.confirmed or confirmed,
+                                                        status=status or stray.status)
+    stray.created = created
+    if created:
+        log.warning("possible double charge: request %s names job %s, which recorded %r", request_id,
+                    generation_pk, job["request_id"])
+    return stray
+
+
+def enqueue_stray_check(stray_id):
+    send("generations.tasks.check_stray_request", stray_id, f"check_stray_request:{stray_id}")
+
+
+def record_stray_check(stray, result):
+    """The provider's answer about an unconfirmed stray request: it exists on the account."""
+    StrayRequest.objects.filter(pk=stray.pk).update(confirmed=True, status=result.status or stray.status)
 
 
 def receive_job_delivery(surface, generation_pk, payload):
@@ -430,11 +540,21 @@ def _record_delivery(surface, generation_pk, payload):
     if Generation.objects.filter(request_id=result.request_id).exclude(pk=generation_pk).exists():
         return None, False
     known = Generation.objects.filter(pk=generation_pk).values_list("request_id", flat=True).first()
-    if known is None or (known and known != result.request_id):
+    if known and known != result.request_id:  # a second request for this job: possibly charged twice
+        if note_stray(surface, generation_pk, result.request_id, payload, confirmed=surface not in HINT_ONLY_SURFACES):
+            transaction.on_commit(partial(_check_unconfirmed, generation_pk, result.request_id))
+        return None, False
+    if known is None:
         return None, False
     return WebhookDelivery.objects.get_or_create(
         webhook_id=f"{surface}:{result.request_id}:{result.status}",
         defaults={"surface": surface, "request_id": result.request_id, "payload": payload})
+
+
+def _check_unconfirmed(generation_pk, request_id):
+    stray = StrayRequest.objects.filter(generation_id=generation_pk, request_id=request_id, confirmed=False).first()
+    if stray is not None:
+        enqueue_stray_check(stray.pk)
 
 
 def _by_request_id(request_id):
@@ -451,7 +571,7 @@ def apply_delivery(delivery, generation=None):
         generation = _by_request_id(delivery.request_id)
     if generation is None:
         return False  # the submit task applies it once it has saved the request id
-    if delivery.surface in HINT_ONLY_SURFACES:  # unsigned: confirm with the provider first
+    if delivery.surface in HINT_ONLY_SURFACES or not delivery.signed:  # unsigned: confirm with the provider first
         enqueue("poll_generation", generation.pk)
         return True
     result = higgsfield.parse_result(delivery.surface, delivery.payload)

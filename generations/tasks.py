@@ -9,8 +9,8 @@ import time
 from django.conf import settings
 
 from characters import tasks as character_tasks
-from generations import archive, higgsfield, history, inputs, pipeline
-from generations.models import Generation, ProviderAccount
+from generations import archive, higgsfield, history, inputs, pipeline, webhook_mode
+from generations.models import Generation, ProviderAccount, StrayRequest
 from higgsweb import ledger, logs
 from higgsweb.models import WorkerHeartbeat
 
@@ -57,7 +57,8 @@ def submit_generation(generation):
         legacy["media"] = media
     try:
         receipt = higgsfield.submit(conn, generation.model_id, params,
-                                    idempotency_key=generation.pk, webhook_url=generation.webhook_url, **legacy)
+                                    idempotency_key=generation.pk, webhook_url=webhook_mode.url_for(generation),
+                                    **legacy)
     except higgsfield.ProviderError as exc:
         pipeline.submit_refused(generation, exc)
     else:
@@ -145,3 +146,21 @@ def sweep(seconds=0, running=None):
             break
         time.sleep(1)
     return total
+
+
+def check_stray_request(stray_id):
+    """Ask the provider whether an unsigned report of a second request for a job is real (see
+    StrayRequest): listed for admins once it is, forgotten when the provider does not know it."""
+    pipeline.fresh_connection()
+    stray = StrayRequest.objects.select_related("generation__account").filter(pk=stray_id).first()
+    if stray is None or stray.confirmed or stray.generation.account is None:
+        return
+    try:
+        result = higgsfield.status(stray.generation.account.connection(), stray.request_id)
+    except higgsfield.NotFound:
+        stray.delete()
+        return
+    except higgsfield.ProviderError as exc:  # asked again when the next report of it arrives
+        log.info("could not check stray request %s: %s", stray.request_id, exc.message)
+        return
+    pipeline.record_stray_check(stray, result)

@@ -434,7 +434,15 @@ def profile(request):
 def higgsfield_webhook(request):
     """Model API deliveries, signed with Standard Webhooks. Verified before anything is
     read or written, recorded and applied in one short transaction, answered fast; downloads
-    are left to the worker."""
+    are left to the worker. A delivery with no signature headers at all (the service signs only
+    once the account's secret was revealed) is answered 202 and is only a hint: the worker asks
+    the provider. `?g=` names the job the URL was made for."""
+    generation_pk = _uuid_or_none(request.GET.get("g"))
+    if not any(name in request.headers for name in SIGNATURE_HEADERS):
+        payload = _payload(request)
+        if payload is not None:
+            pipeline.receive_hint(ProviderAccount.Surface.MODEL_API, payload, generation_pk)
+        return HttpResponse("unsigned: noted as a hint", status=202)
     try:
         payload = verify_standard(request.body, request.headers)
     except WebhookVerificationError as exc:
@@ -442,8 +450,19 @@ def higgsfield_webhook(request):
         return HttpResponse("invalid signature", status=401)
     if not isinstance(payload, dict) or not payload.get("request_id"):
         return HttpResponseBadRequest("missing request_id")
-    created = pipeline.receive_delivery(request.headers["webhook-id"], ProviderAccount.Surface.MODEL_API, payload)
+    created = pipeline.receive_delivery(request.headers["webhook-id"], ProviderAccount.Surface.MODEL_API, payload,
+                                        generation_pk)
     return HttpResponse("ok" if created else "duplicate")
+
+
+SIGNATURE_HEADERS = ("webhook-id", "webhook-signature", "webhook-timestamp")
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _payload(request):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from generations.models import Generation
+from generations.models import Generation, StrayRequest
 from higgsweb import ledger
 from higgsweb.access import found
 from higgsweb.models import Budget, LedgerEntry, Project, ProviderBalance, User
@@ -207,7 +207,9 @@ def reconciliation(request):
     month_total = LedgerEntry.objects.filter(created_at__date__gte=ledger.month_start()).aggregate(
         total=Sum("amount", default=Decimal(0)))["total"]
     ctx = {"problems": ledger.discrepancies(), "balances": [ledger.BalanceNow(r) for r in balances.values()],
-           "month_total": month_total}
+           "month_total": month_total,
+           "strays": StrayRequest.objects.filter(confirmed=True).select_related("generation__owner",
+                                                                                "generation__account")}
     return render(request, "audit/reconciliation.html", ctx)
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 from django_q.brokers import get_broker
 from django_q.status import Stat
 
+from generations import webhook_mode
 from generations.models import ProviderAccount, WebhookDelivery
 from higgsweb import ledger
 from higgsweb.models import ProviderBalance, WorkerHeartbeat
@@ -60,6 +61,9 @@ def health(request):
         "unread_accounts": accounts.exclude(pk__in=[r.account_id for r in readings]),
         "key_refused": any(r.key_valid is False for r in readings),
         "last_webhook": WebhookDelivery.objects.order_by("-received_at").first(),
+        # Per active account; before any exists, what the environment's would get.
+        "webhook_modes": [(account.name, webhook_mode.for_account(account)) for account in accounts]
+        or [("environment", webhook_mode.for_account(None))],
         "heartbeat": heartbeat,
         "workers": WorkerHeartbeat.objects.all()[:20],
         "queue_length": _queue_length(),

@@ -113,6 +113,24 @@ def simulator(settings, cdn, test_ca):
 
 
 @pytest.fixture
+def strict(settings, cdn, test_ca):
+    """The app given a key, pointed at a simulator started plainly: no loopback webhooks,
+    unsigned deliveries, MIME-typed v1 results, outputs on a CDN name the app never heard of."""
+    sim = Simulator(Config(keys={SIM_KEY: SIM_SECRET}, webhook_secrets=[WEBHOOK_SECRET], queue_seconds=0.2,
+                           run_seconds=0.3, webhook_backoff=0.05, media_origin=f"https://{MEDIA_HOST}",
+                           allow_loopback_webhooks=False, webhook_unsigned=True, result_types="mime"))
+    server = SimulatorServer(sim, media_ssl=server_context(test_ca, MEDIA_HOST)).start()
+    cdn.add(MEDIA_HOST, server.media_port)
+    settings.USE_SIMULATOR = False
+    settings.HIGGSFIELD_BASE_URL = server.url
+    settings.HIGGSFIELD_API_KEY, settings.HIGGSFIELD_API_SECRET = SIM_KEY, SIM_SECRET
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    sim.url = server.url
+    yield sim
+    server.stop()
+
+
+@pytest.fixture
 def account(db, simulator):
     return ProviderAccount.objects.default()
 

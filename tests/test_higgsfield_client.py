@@ -106,12 +106,29 @@ def test_submit_without_idempotency_key_is_never_repeated(monkeypatch):
     assert len(calls) == 1
 
 
-def test_submit_with_idempotency_key_repeats_with_the_same_key(monkeypatch):
+def test_a_submit_is_never_repeated_by_the_client_after_it_was_sent(monkeypatch):
+    """A 5xx or a timeout after sending is the pipeline's to resolve (one resend with the same key)."""
     monkeypatch.setattr("time.sleep", lambda s: None)
-    answers = iter([httpx.Response(500), httpx.Response(200, json={"status": "queued", "request_id": "r"})])
     calls = []
-    higgsfield.submit(CONN, "m", {}, idempotency_key="gen-9", transport=transport(lambda r: next(answers), calls))
-    assert [c.headers["Idempotency-Key"] for c in calls] == ["gen-9", "gen-9"]
+    with pytest.raises(higgsfield.ServerError):
+        higgsfield.submit(CONN, "m", {}, idempotency_key="gen-9",
+                          transport=transport(lambda r: httpx.Response(500), calls))
+    assert [c.headers["Idempotency-Key"] for c in calls] == ["gen-9"]
+
+    def read_timeout(request):
+        calls.append(request)
+        raise httpx.ReadTimeout("no answer")
+    with pytest.raises(higgsfield.NetworkError) as info:
+        higgsfield.submit(CONN, "m", {}, idempotency_key="gen-9", transport=transport(read_timeout))
+    assert not isinstance(info.value, higgsfield.ConnectFailed)  # it may have been accepted
+
+
+def test_a_connection_that_never_opened_says_nothing_was_sent():
+    def refused(request):
+        raise httpx.ConnectError("connection refused")
+    with pytest.raises(higgsfield.ConnectFailed) as info:
+        higgsfield.submit(CONN, "m", {}, transport=transport(refused))
+    assert "nothing was sent" in info.value.message
 
 
 def test_network_errors_are_wrapped():

@@ -240,10 +240,22 @@ def test_a_429_burst_tells_the_client_when_to_retry(sim, conn, faults):
     assert higgsfield.submit(conn, SOUL, {"prompt": "busy"}, idempotency_key="burst-1").request_id
 
 
-def test_a_submit_with_an_idempotency_key_survives_a_5xx_and_creates_one_job(sim, conn, faults):
-    faults["submit_5xx_burst"] = 2
+def test_a_resend_with_the_same_key_after_a_lost_answer_returns_the_job_it_made(sim, conn, faults):
+    faults["submit_answer_lost_burst"] = 1  # the job is made and charged, then a 504
+    with pytest.raises(higgsfield.ServerError):
+        higgsfield.submit(conn, SOUL, {"prompt": "retry me"}, idempotency_key="five-hundred")
     receipt = higgsfield.submit(conn, SOUL, {"prompt": "retry me"}, idempotency_key="five-hundred")
     assert [job.request_id for job in sim.jobs.values() if job.account == conn.key_id] == [receipt.request_id]
+
+
+def test_with_ignore_idempotency_a_resend_makes_a_second_job(sim, conn, faults):
+    faults["ignore_idempotency"] = True
+    try:
+        first = higgsfield.submit(conn, SOUL, {"prompt": "twice"}, idempotency_key="same")
+        second = higgsfield.submit(conn, SOUL, {"prompt": "twice"}, idempotency_key="same")
+    finally:
+        faults["ignore_idempotency"] = False
+    assert first.request_id != second.request_id
 
 
 def test_status_checks_ride_out_a_burst_of_5xx(sim, conn, faults):

@@ -100,3 +100,20 @@ def test_deliveries_are_signed_unless_the_unsigned_switch_is_on():
     finally:
         receiver.close()
         sim.server.stop()
+
+
+@pytest.mark.parametrize("hook", ["http://hooks.studio.example/h", "https://127.0.0.1/h", "https://hooks.internal.example/h",
+                                  "https://user:pw@hooks.studio.example/h"])
+def test_v1_and_pixazo_refuse_every_kind_of_webhook_url_the_service_would(sim, conn, hook):
+    v1 = httpx.post(f"{sim.url}/v1/text2image/soul", headers={"hf-api-key": conn.key_id, "hf-secret": conn.key_secret},
+                    json={"params": {"prompt": "a dog", "width_and_height": "1152x2048", "quality": "720p"},
+                          "webhook": {"url": hook, "secret": "s"}})
+    assert v1.status_code == 422, v1.text
+    pixazo = httpx.post(f"{sim.url}/pixazo/ai-model-api/v1/generateSoul",
+                        headers={"Ocp-Apim-Subscription-Key": "pixazo-demo-key", "X-Webhook-URL": hook},
+                        json={"prompt": "a dog", "width_and_height": "1152x2048"})
+    assert pixazo.status_code == 400, pixazo.text
+    public = "https://hooks.studio.example/h"
+    assert httpx.post(f"{sim.url}/pixazo/ai-model-api/v1/generateSoul",
+                      headers={"Ocp-Apim-Subscription-Key": "pixazo-demo-key", "X-Webhook-URL": public},
+                      json={"prompt": "a dog", "width_and_height": "1152x2048"}).status_code == 202

@@ -63,9 +63,46 @@ def test_a_stale_delivery_is_refused(client, queued):
     assert queued.status == "queued"
 
 
-def test_unsigned_delivery_is_refused(client, queued):
-    assert client.post(URL, json.dumps({"status": "nsfw", "request_id": "req-1"}),
-                       content_type="application/json").status_code == 401
+def test_an_unsigned_delivery_is_answered_2xx_and_only_wakes_a_poll(client, queued, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    """Before the account's whsec_ secret is revealed the service sends deliveries unsigned; a 4xx
+    would never be retried, and the body cannot be trusted, so it only makes the worker ask."""
+    kicked = []
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: kicked.append((step, pk)))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(URL, json.dumps({"status": "nsfw", "request_id": "req-1"}),
+                             content_type="application/json")
+    assert answer.status_code == 202
+    queued.refresh_from_db()
+    assert queued.status == "queued"  # not trusted
+    assert kicked == [("poll_generation", queued.pk)]
+    assert WebhookDelivery.objects.get().signed is False
+
+
+def test_unsigned_deliveries_wake_at_most_one_poll_per_job_every_few_seconds(client, queued, monkeypatch,
+                                                                           django_capture_on_commit_callbacks):
+    kicked = []
+    monkeypatch.setattr("generations.pipeline.enqueue", lambda step, pk: kicked.append(step))
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            assert client.post(URL, json.dumps({"status": "completed", "request_id": "req-1"}),
+                               content_type="application/json").status_code == 202
+    assert 1 <= len(kicked) <= 2  # one per 5-second window; the loop may straddle two
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(URL, json.dumps({"status": "completed", "request_id": "nobody-knows"}),
+                             content_type="application/json")
+    assert answer.status_code == 202 and len(kicked) <= 2  # a request id we do not know wakes nothing
+
+
+def test_signature_headers_that_fail_verification_stay_401(client, queued):
+    body = json.dumps({"status": "nsfw", "request_id": "req-1"})
+    assert client.post(URL, body, content_type="application/json",
+                       headers={"webhook-id": "msg_x", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"}
+                       ).status_code == 401
+    assert client.post(URL, body, content_type="application/json",
+                       headers={"webhook-signature": "v1,AAAA"}).status_code == 401
+    queued.refresh_from_db()
+    assert queued.status == "queued"
 
 
 def test_a_replayed_delivery_changes_nothing(client, queued, monkeypatch):

@@ -150,6 +150,10 @@ def request(conn, method, url, *, json=None, params=None, headers=None, retries=
             with http_client(conn, transport, authenticated=authenticated) as client:
                 response = client.request(method, url, json=json, params=params, headers=headers,
                                           content=content)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # before a byte was sent
+            error = errors.ConnectFailed(f"Could not connect to the provider ({exc.__class__.__name__}); "
+                                         "nothing was sent.")
+            _log_call(conn, method, url, None, started, attempt, error=exc.__class__.__name__)
         except httpx.TransportError as exc:
             error = errors.NetworkError(f"Could not reach the provider: {exc.__class__.__name__}.")
             _log_call(conn, method, url, None, started, attempt, error=exc.__class__.__name__)

@@ -26,6 +26,13 @@ class NetworkError(ProviderError):
     default_message = "Could not reach the provider (network error or timeout)."
 
 
+class ConnectFailed(NetworkError):
+    """The connection was refused or never made: nothing was sent, so even a submit without an
+    idempotency key may be sent again."""
+
+    default_message = "Could not connect to the provider; nothing was sent."
+
+
 class BadRequest(ProviderError):
     status = 400
     default_message = "The provider rejected the request."

@@ -55,9 +55,10 @@ def submit(conn, model_id, payload, *, idempotency_key=None, webhook_url=None, e
         headers["Idempotency-Key"] = str(idempotency_key)
     if expires_after:
         headers["Hf-Expires-After"] = str(int(expires_after))
-    # Repeating a submit is only safe when the provider can recognise the repeat.
-    retries = 2 if idempotency_key else 0
-    _, body = request(conn, "POST", url, json=payload, headers=headers, retries=retries, transport=transport)
+    # Never repeated here: a timeout or 5xx after sending is the pipeline's to resolve (one resend
+    # with the same Idempotency-Key), and a connection that failed before sending is sent again
+    # by the pipeline too (PROTOCOL.md §2.8, §10.3).
+    _, body = request(conn, "POST", url, json=payload, headers=headers, transport=transport)
     return Receipt(request_id=str(body["request_id"]), status=body.get("status", "queued"),
                    status_url=body.get("status_url"), cancel_url=body.get("cancel_url"))
 

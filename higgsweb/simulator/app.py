@@ -77,7 +77,11 @@ class Config:
         "webhook_drop": False, "webhook_duplicate": False, "webhook_reorder": False,
         "webhook_delay_seconds": 0.0, "status_5xx_burst": 0, "status_429_burst": 0,
         "submit_5xx_burst": 0, "submit_429_burst": 0, "upload_unavailable": False,
-        "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0})
+        "submit_delay_seconds": 0.0, "media_delay_seconds": 0.0,
+        # The job is created and charged, then the answer is lost: a 504 as a proxy in front gives.
+        "submit_answer_lost_burst": 0,
+        # Model API: treat every Idempotency-Key as new, as the older docs say submits do.
+        "ignore_idempotency": False})
 
 
 class Simulator:

@@ -155,6 +155,8 @@ def register(sim):
         fingerprint = hashlib.sha256(json.dumps(
             [model_id, payload, webhook_url, expires_after], sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
+        if sim.config.faults.get("ignore_idempotency"):
+            key = None
         with sim.lock:
             if key is not None and (account, key) in sim.idempotency:
                 seen, request_id = sim.idempotency[(account, key)]
@@ -182,6 +184,8 @@ def register(sim):
                 sim.idempotency[(account, key)] = (fingerprint, job.request_id)
         # A slow answer: the job exists, but the caller may die or time out before it hears.
         time.sleep(float(sim.config.faults.get("submit_delay_seconds") or 0))
+        if sim.take_fault("submit_answer_lost_burst"):
+            return detail("Gateway Timeout", 504)
         headers = {"Hf-Expires-After": str(int(expires_after))} if expires_after else {}
         return json_response(status_body(sim, job), headers=headers)
 
