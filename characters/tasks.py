@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from characters import catalogues
@@ -193,6 +194,16 @@ def kick(character, now=None):
     if claimed:
         transaction.on_commit(lambda: enqueue(step, character.pk))
     return claimed
+
+
+def recover_after(worker, now=None):
+    """A worker stopped beating: the checks and deletes it may have taken from the broker come
+    due now (see generations.pipeline.recover_after). A training not yet sent waits for its
+    claim to run out: sending it twice at once could start (and charge) two trainings."""
+    now = now or timezone.now()
+    return (Character.objects.filter(next_action_at__gt=now)
+            .filter(Q(status__in=Character.TRAINING) | Q(delete_requested_at__isnull=False))
+            .update(next_action_at=now))
 
 
 def dispatch_due(now=None, limit=20):
