@@ -160,6 +160,8 @@ def recover_dead_workers():
     steps it may have held come due now (pipeline.recover_after, characters.tasks.recover_after),
     each worker's once, by one sweeper."""
     recovered = 0
+    if not WorkerHeartbeat.stale().exists():  # the usual pass: one read, no write lock taken
+        return recovered
     with transaction.atomic():
         for worker in WorkerHeartbeat.take_dead():
             count = pipeline.recover_after(worker) + character_tasks.recover_after(worker)

@@ -244,13 +244,18 @@ class WorkerHeartbeat(models.Model):
         cls.objects.filter(seen_at__lt=timezone.now() - timedelta(days=1)).delete()
 
     @classmethod
+    def stale(cls, now=None):
+        """Step-holding workers that stopped beating."""
+        cutoff = (now or timezone.now()) - timedelta(seconds=cls.STALE_SECONDS)
+        return cls.objects.filter(holds_steps=True, seen_at__lt=cutoff)
+
+    @classmethod
     def take_dead(cls, now=None):
         """The names of step-holding workers that stopped beating, each handed to one caller
         only: its row is deleted here, so call it inside the transaction that recovers its work."""
-        cutoff = (now or timezone.now()) - timedelta(seconds=cls.STALE_SECONDS)
         dead = []
-        for worker in cls.objects.filter(holds_steps=True, seen_at__lt=cutoff).values_list("worker", flat=True):
-            if cls.objects.filter(worker=worker, holds_steps=True, seen_at__lt=cutoff).delete()[0]:
+        for worker in cls.stale(now).values_list("worker", flat=True):
+            if cls.stale(now).filter(worker=worker).delete()[0]:
                 dead.append(worker)
         return dead
 
