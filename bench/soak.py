@@ -52,6 +52,8 @@ def arguments(argv):
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("SOAK_JOBS") or 200))
     parser.add_argument("--kills", type=int, default=int(os.environ.get("SOAK_KILLS") or 3),
                         help="worker kills, spread over the run (the last at 80%% of the jobs final)")
+    parser.add_argument("--gap", type=float, default=20.0,
+                        help="at least this many seconds between kills (past the 15 s a heartbeat takes to go stale)")
     parser.add_argument("--forgeries", type=int, default=40)
     parser.add_argument("--phase", type=float, default=6.0, help="seconds per chaos phase")
     parser.add_argument("--recovery-limit", type=float,
@@ -204,6 +206,7 @@ def soak(args, tmp, env, processes):
         user, project, _ = seed.member()
         from higgsweb import ledger
 
+        ProviderAccount.objects.default()  # made from the environment on first use
         ProviderAccount.objects.update(concurrency_limit=50)
         ledger.user_budget(user)
         Budget.objects.update(hard_limit=None)  # the soak is about the pipeline, not the limits
@@ -226,6 +229,8 @@ def soak(args, tmp, env, processes):
         for fraction in fractions:
             if not wait_until(lambda f=fraction: settled_count(ids) >= f * len(ids), args.timeout, every=0.2):
                 break
+            if kills:
+                time.sleep(max(0.0, kills[-1] + args.gap - time.monotonic()))
             if not forged:  # forgeries while jobs are running, against their real request ids
                 running = list(Generation.objects.filter(pk__in=ids, status__in=("queued", "in_progress"))
                                .values_list("request_id", flat=True)[: args.forgeries])
@@ -309,6 +314,12 @@ def soak(args, tmp, env, processes):
         line(recovery_ok, "recovery: every job final " + (f"{recovery:.1f} s" if recovery is not None else "never")
              + f" after the last kill (limit {args.recovery_limit:g} s)"),
     ]
+    if not submits_ok:  # which jobs the provider has that no job here names, and under which key
+        keys = {request_id: key for (_, key), (_, request_id) in sim.idempotency.items()}
+        for request_id in sorted(at_provider - request_ids)[:5]:
+            job = sim.jobs[request_id]
+            lines.append(f"     at the provider only: {request_id} key={keys.get(request_id)} "
+                         f"prompt={job.payload.get('prompt')!r} created={job.created:.1f}")
     ok = all((final_ok, submits_ok, outputs_ok, ledger_ok, forgeries_ok, recovery_ok))
     lines.append("PASS" if ok else "FAIL")
     return {"ok": ok, "lines": lines, "recovery": recovery, "kills": len(kills)}
