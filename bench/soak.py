@@ -51,7 +51,7 @@ def arguments(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("SOAK_JOBS") or 200))
     parser.add_argument("--kills", type=int, default=int(os.environ.get("SOAK_KILLS") or 3),
-                        help="worker kills, spread over the run (the last at 80%% of the jobs final)")
+                        help="worker kills: the jobs come in as many batches, each killed in the middle")
     parser.add_argument("--gap", type=float, default=20.0,
                         help="at least this many seconds between kills (past the 15 s a heartbeat takes to go stale)")
     parser.add_argument("--forgeries", type=int, default=40)
@@ -118,11 +118,11 @@ class Chaos(threading.Thread):
         self.join()
 
 
-def start_jobs(user, project, n):
+def start_jobs(user, project, n, first=0, asked=None):
     from generations import pipeline
 
-    ids, asked = [], {"failed": 0, "nsfw": 0}
-    for i in range(n):
+    ids, asked = [], asked if asked is not None else {"failed": 0, "nsfw": 0}
+    for i in range(first, first + n):
         prompt = f"soak {i}"
         if i % 10 == 3:
             prompt, asked["failed"] = f"simulate-failure {prompt}", asked["failed"] + 1
@@ -223,18 +223,25 @@ def soak(args, tmp, env, processes):
         say(f"{broker}: {args.jobs} jobs, {args.kills} kills, chaos phases of {args.phase:g} s")
         chaos.start()
         started = time.monotonic()
-        ids, asked = start_jobs(user, project, args.jobs)
-        fractions = [0.8 * (k + 1) / args.kills for k in range(args.kills)]
-        forged = []
-        for fraction in fractions:
-            if not wait_until(lambda f=fraction: settled_count(ids) >= f * len(ids), args.timeout, every=0.2):
-                break
-            if kills:
+        # The jobs come in one batch per kill; each kill lands once half its batch is final, so
+        # the worker always has work in hand (and the last kill leaves half a batch to recover).
+        ids, asked, forged = [], {"failed": 0, "nsfw": 0}, []
+        per_batch = -(-args.jobs // max(1, args.kills))
+        for batch in range(max(1, args.kills)):
+            if kills:  # the dead worker's heartbeat goes stale before the next kill
                 time.sleep(max(0.0, kills[-1] + args.gap - time.monotonic()))
+            new_ids, _ = start_jobs(user, project, min(per_batch, args.jobs - len(ids)), len(ids), asked)
+            ids += new_ids
+            half_done = len(ids) - len(new_ids) // 2
+            if not wait_until(lambda target=half_done, jobs=ids: settled_count(jobs) >= target, args.timeout,
+                              every=0.1):
+                break
             if not forged:  # forgeries while jobs are running, against their real request ids
                 running = list(Generation.objects.filter(pk__in=ids, status__in=("queued", "in_progress"))
                                .values_list("request_id", flat=True)[: args.forgeries])
                 forged = forge(web_url, running, args.forgeries, env)
+            if batch >= args.kills:
+                break
             os.killpg(worker.popen.pid, signal.SIGKILL)
             worker.popen.wait()
             kills.append(time.monotonic())
