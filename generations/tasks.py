@@ -35,6 +35,7 @@ def leased(step):
             if not generation.acquire_lease(pipeline.lease_seconds(), WorkerHeartbeat.identity()):
                 pipeline.lease_busy(generation_id)  # never dropped: due again once the holder is done
                 return None
+            generation.refresh_from_db()  # as the last holder left it, not as read before the lease
             with pipeline.follow_ups():
                 try:
                     return step(generation)
