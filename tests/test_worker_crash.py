@@ -25,6 +25,9 @@ from tests.conftest import WEBHOOK_SECRET
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: the heartbeat goes stale 15 s after the kill, and the next sweep takes over.
 RECOVERY_BOUND = 60
+# The defaults a deployment runs with; the crash tests run under them (the world's own short
+# ones, which other tests rely on, would let a lease or claim run out within the bound anyway).
+PRODUCTION_TIMEOUTS = {"Q_TIMEOUT": "120", "Q_RETRY": "180", "PIPELINE_CLAIM_SECONDS": "180"}
 pytestmark = pytest.mark.slow
 
 CREATE = """
@@ -84,8 +87,8 @@ def world(tmp_path):
     env = {**os.environ, **db.env, "MEDIA_ROOT": str(tmp_path / "media"), "HIGGSFIELD_API_KEY": "",
            "SIMULATOR_URL": server.url, "HIGGSFIELD_BASE_URL": server.url, "HIGGSFIELD_ALLOW_LOCAL_MEDIA": "true",
            "HIGGSFIELD_WEBHOOK_SECRET": WEBHOOK_SECRET, "PUBLIC_BASE_URL": "http://127.0.0.1:9",
-           "Q_NAME": "crash-" + uuid.uuid4().hex[:8], "Q_WORKERS": "2", "Q_TIMEOUT": "120", "Q_RETRY": "180",
-           "PIPELINE_CLAIM_SECONDS": "180", "DJANGO_SETTINGS_MODULE": "higgsweb.settings"}
+           "Q_NAME": "crash-" + uuid.uuid4().hex[:8], "Q_WORKERS": "2", "Q_TIMEOUT": "8", "Q_RETRY": "12",
+           "PIPELINE_CLAIM_SECONDS": "3", "DJANGO_SETTINGS_MODULE": "higgsweb.settings"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=ROOT, timeout=120)
     out = subprocess.run([*manage, "shell", "-v0", "-c", CREATE], env=env, check=True, cwd=ROOT,
@@ -134,6 +137,7 @@ def generation_row(world):
 
 def test_a_worker_killed_mid_submit_loses_nothing_and_submits_once(world):
     sim = world["sim"]
+    world["env"].update(PRODUCTION_TIMEOUTS)
     sim.config.faults["submit_delay_seconds"] = 6  # the provider has the job; the answer is slow
     worker = start_worker(world)
     assert wait_for(lambda: len(sim.jobs) == 1, 45), "the worker never submitted"
@@ -156,6 +160,7 @@ def test_a_worker_killed_mid_submit_loses_nothing_and_submits_once(world):
 
 def test_a_worker_killed_mid_download_saves_the_outputs_once(world):
     sim = world["sim"]
+    world["env"].update(PRODUCTION_TIMEOUTS)
     sim.config.faults["media_delay_seconds"] = 30  # downloads hang
     worker = start_worker(world)
     assert wait_for(lambda: sim.media_requests > 0, 45), "the worker never started downloading"
