@@ -12,7 +12,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 export PORT SIM_PORT PUBLIC_BASE_URL
 run: export HIGGSFIELD_ALLOW_LOCAL_MEDIA ?= true
 
-.PHONY: install run test test-suite lint migrate demo clean bench browser
+.PHONY: install run test test-suite lint migrate demo clean bench browser soak
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12 or newer is needed (found %s)" % sys.version.split()[0]'
@@ -61,6 +61,11 @@ lint:
 # A throwaway stack (temporary SQLite, or DATABASE_URL's server with a _bench database); a few minutes.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# N jobs (SOAK_JOBS, default 200) through the simulator's chaos switches while the worker is
+# killed with SIGKILL at intervals; prints the invariants and fails if one does not hold.
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3*

@@ -111,6 +111,10 @@ def write(path, results):
     for section, part in zip(sections, ("gallery", "webhooks", "browser", "drain"), strict=True):
         if part in r["parts"]:
             lines += section(r)
+    if "recovery" in r:
+        from bench import recovery
+
+        lines += recovery.section(r)
     lines += memory_section(r)
     Path(path).write_text("\n".join(lines) + "\n")
 
@@ -125,6 +129,10 @@ def summary_rows(r):
         rows += browser_rows(r)
     if "drain" in r:
         rows += drain_rows(r)
+    if "recovery" in r:
+        from bench import recovery
+
+        rows += recovery.rows(r)
     m = r["memory"]
     for name, limit in (("web", 80), ("worker", 150)):
         if name in m:

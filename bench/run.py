@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.stack import PROCFILES, ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
 
 SIZES = "1000,10000,100000"
-PARTS = ("gallery", "webhooks", "browser", "drain", "memory")
+PARTS = ("gallery", "webhooks", "browser", "drain", "recovery", "memory")
 
 
 def arguments(argv):
@@ -160,7 +160,7 @@ def measure(args, tmp, env, processes):
             say(f"webhooks: {args.webhooks:,} deliveries")
             results["webhooks"] = webhooks.measure(web_url, sim, user, project, account, args.webhooks, web=web)
 
-        if args.only & {"browser", "drain"}:
+        if args.only & {"browser", "drain", "recovery"}:
             worker = Process("worker", command_line("worker", env, args.server), env, tmp / "worker.log")
             processes.append(worker)
             if not drain.worker_ready():
@@ -183,6 +183,12 @@ def measure(args, tmp, env, processes):
             app = drain.app_drain(ids)
             results["drain"] = {"noop": noop, "app": app,
                                 "calls": {k: v - before.get(k, 0) for k, v in sim.calls.items()}}
+        if "recovery" in args.only:  # bench/recovery.py: kill -9 the worker mid-download, time the takeover
+            from bench import recovery
+
+            say("recovery: kill -9 of the worker while it downloads, then a new worker")
+            sim.config.queue_seconds, sim.config.run_seconds = 0.2, 0.3
+            results["recovery"] = recovery.measure(env, tmp, processes, sim, user, project, server=args.server)
         sampler.stop()
         for process in processes:
             process.stop()

@@ -61,6 +61,10 @@ class CharacterQuerySet(models.QuerySet):
         visible = self.filter(delete_requested_at__isnull=True)
         return visible if user.is_admin_role else visible.filter(owner=user)
 
+    def deletion_pending(self, user):
+        """The user's withdrawn characters the provider has not deleted yet (each says why)."""
+        return self.filter(owner=user, delete_requested_at__isnull=False, next_action_at__isnull=False)
+
     def ready(self):
         return self.filter(status=Character.Status.COMPLETED)
 

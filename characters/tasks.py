@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 
 from characters import catalogues
@@ -56,17 +58,22 @@ def start_training(character_id):
             _record_started(character, reference)
             return
     urls = [photo.public_url for photo in character.photos.all()]
+    # From here the provider may have the training: a delete asked for meanwhile looks for it,
+    # and one asked for before this line stops the send.
+    if not Character.objects.filter(pk=character.pk, delete_requested_at__isnull=True).update(
+            submitted_at=timezone.now()):
+        return
     try:
         reference = higgsfield.create_reference(conn, character.name, character.model_version, urls)
     except (higgsfield.NetworkError, higgsfield.ServerError) as exc:
         # The provider may have started (and charged) a training: check its list first.
-        Character.objects.filter(pk=character.pk).update(submitted_at=timezone.now())
         character.schedule(10, fail_reason=f"{exc.message} Checking with the provider before trying again.")
         return
     except (higgsfield.ConcurrencyLimit, higgsfield.RateLimited) as exc:
-        # Four trainings at a time per account: wait for a slot.
-        character.schedule(exc.retry_after or 30, fail_reason="The provider trains a few characters at a time "
-                           "per account; this one starts when one finishes.")
+        # Four trainings at a time per account: wait for a slot. Nothing was started.
+        character.schedule(exc.retry_after or 30, submitted_at=None,
+                           fail_reason="The provider trains a few characters at a time per account; this one "
+                                       "starts when one finishes.")
         return
     except higgsfield.ProviderError as exc:
         # Not repeated automatically: the provider may have started (and charged) a training.
@@ -148,28 +155,91 @@ def save_thumbnail(character, url):
     Character.objects.filter(pk=character.pk).update(thumbnail=character.thumbnail.name)
 
 
+# What a withdrawn character's card says while the provider still has it.
+DELETE_PENDING = "Deletion pending at the provider: {reason}; retried automatically."
+FIRST_DELETE_RETRY = 10.0
+# A create sent this long ago and not in the provider's list was never started.
+SENDING_GRACE = timedelta(minutes=2)
+
+
 def delete_character(character_id):
-    """Delete at the provider, then here. A training that is still running is left alone."""
+    """Carry out a withdrawn consent: delete at the provider, then here (the photos went when
+    the delete was asked for). Never dropped: while the provider cannot delete yet (a training
+    it is still running, a create still being sent, provider weather) the delete stays pending,
+    the card says why, and it is tried again with backoff. A training cannot be canceled, so one
+    that was sent is settled as the provider ends it (charged if it trained, refunded if not)
+    before it is deleted."""
     character = _load(character_id)
     if character is None or not character.delete_requested_at:
         return
-    for provider_id in character.provider_ids:
-        try:
-            higgsfield.delete_reference(character.account.connection(), provider_id)
-        except higgsfield.NotFound:
-            continue
-        except higgsfield.TrainingInProgress as exc:
-            Character.objects.filter(pk=character.pk).update(delete_requested_at=None, fail_reason=exc.message)
+    conn = character.account.connection() if character.account else None
+    try:
+        waiting = conn is not None and _training_to_settle(character, conn)
+        if waiting:
+            _delete_pending(character, waiting)
             return
-        except higgsfield.ProviderError as exc:
-            log.warning("delete of %s at the provider failed: %s", character.pk, exc.message)
-            character.schedule(60)
-            return
+        for provider_id in character.provider_ids:
+            try:
+                higgsfield.delete_reference(conn, provider_id)
+            except higgsfield.NotFound:
+                continue
+    except higgsfield.TrainingInProgress:
+        _delete_pending(character, "training in progress")
+        return
+    except higgsfield.ProviderError as exc:
+        log.warning("delete of %s at the provider failed: %s", character.pk, exc.message)
+        _delete_pending(character, exc.message.rstrip("."))
+        return
+    remove_here(character)
+
+
+def _training_to_settle(character, conn):
+    """Why the provider cannot delete the character yet, or "" when it can: learns of a
+    training whose create was being sent, and settles one that ended (the ledger hears)."""
+    if character.status == Status.DRAFT and character.submitted_at and not character.provider_id:
+        reference = find_sent_reference(character, conn)
+        if reference is None:
+            sending = timezone.now() - character.submitted_at < SENDING_GRACE
+            return "the training is being sent" if sending else ""
+        _record_started(character, reference)
+        character.refresh_from_db()
+    if not (character.is_training and character.provider_id):
+        return ""
+    reference = higgsfield.get_reference(conn, character.provider_id)
+    if reference.status == Status.COMPLETED:  # it trained (and the provider charged it)
+        character.advance(Status.COMPLETED, next_action_at=None)
+    elif reference.status == Status.FAILED:
+        character.advance(Status.FAILED, fail_reason=reference.fail_reason or "The training failed.")
+    else:
+        return "training in progress"
+    return ""
+
+
+def _delete_pending(character, reason):
+    attempts = character.poll_attempts + 1
+    character.schedule(pipeline.backoff(FIRST_DELETE_RETRY, attempts - 1), poll_attempts=attempts,
+                       fail_reason=DELETE_PENDING.format(reason=reason))
+
+
+def remove_photos(character):
+    """The withdrawn person's photos and thumbnail, removed here at once."""
     for photo in character.photos.all():
         photo.image.delete(save=False)
+    character.photos.all().delete()
     if character.thumbnail:
         character.thumbnail.delete(save=False)
-    character.delete()
+        Character.objects.filter(pk=character.pk).update(thumbnail="")
+
+
+def remove_here(character):
+    """The provider no longer has it: remove it here. Its ledger entries are kept, so a
+    character that was charged stays as a hidden row with nothing of the person left."""
+    remove_photos(character)
+    try:
+        character.delete()
+    except ProtectedError:
+        Character.objects.filter(pk=character.pk).update(next_action_at=None, provider_id="", past_provider_ids=[],
+                                                        fail_reason="", poll_attempts=0)
 
 
 def step_for(character):
@@ -193,6 +263,16 @@ def kick(character, now=None):
     if claimed:
         transaction.on_commit(lambda: enqueue(step, character.pk))
     return claimed
+
+
+def recover_after(worker, now=None):
+    """A worker stopped beating: the checks and deletes it may have taken from the broker come
+    due now (see generations.pipeline.recover_after). A training not yet sent waits for its
+    claim to run out: sending it twice at once could start (and charge) two trainings."""
+    now = now or timezone.now()
+    return (Character.objects.filter(next_action_at__gt=now)
+            .filter(Q(status__in=Character.TRAINING) | Q(delete_requested_at__isnull=False))
+            .update(next_action_at=now))
 
 
 def dispatch_due(now=None, limit=20):

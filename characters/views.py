@@ -37,7 +37,7 @@ def character_list(request):
     characters = Character.objects.for_user(request.user).select_related("owner")
     form = CharacterForm(user=request.user, initial={"model_version": request.GET.get("model_version")}
                          if request.GET.get("model_version") in Character.Version.values else None)
-    ctx = {"characters": characters, "form": form}
+    ctx = {"characters": characters, "form": form, "deleting": Character.objects.deletion_pending(request.user)}
     return render(request, "characters/list.html", ctx)
 
 
@@ -102,6 +102,7 @@ def character_delete(request, character):
         return redirect(character)
     Character.objects.filter(pk=character.pk).update(delete_requested_at=timezone.now(),
                                                     next_action_at=timezone.now())
+    tasks.remove_photos(character)  # consent is withdrawn: the photos go now, the rest when the provider allows
     transaction.on_commit(lambda: tasks.enqueue("delete_character", character.pk))
     messages.success(request, f"“{character.name}” is being deleted, here and at the provider.")
     return redirect("character-list")

@@ -264,8 +264,10 @@ class Generation(models.Model):
     poll_attempts = models.PositiveSmallIntegerField(default=0)
     archive_attempts = models.PositiveSmallIntegerField(default=0)
     archived = models.BooleanField(default=False)
-    # The worker step holding this job; a step killed mid-way lets its lease lapse.
+    # The worker step holding this job, and which worker runs it (its heartbeat's name): a step
+    # killed mid-way lets its lease lapse, or frees it as soon as its worker stops beating.
     lease_until = models.DateTimeField(null=True, blank=True)
+    lease_holder = models.CharField(max_length=200, blank=True, default="")
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     notice = models.TextField(blank=True, help_text="A note for the owner, e.g. why a cancel was refused.")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
@@ -437,16 +439,17 @@ class Generation(models.Model):
         """Completed, not yet copied off the provider, and the provider's copy will expire."""
         return self.status == self.Status.COMPLETED and not self.archived and self.expires_at is not None
 
-    def acquire_lease(self, seconds):
-        """Claim this job for one worker step. False if another step holds it."""
+    def acquire_lease(self, seconds, holder=""):
+        """Claim this job for one worker step run by `holder` (a worker's heartbeat name, or ""
+        outside a worker). False if another step holds it."""
         now = timezone.now()
         taken = Generation.objects.filter(pk=self.pk).filter(
             models.Q(lease_until__isnull=True) | models.Q(lease_until__lt=now)
-        ).update(lease_until=now + timedelta(seconds=seconds))
+        ).update(lease_until=now + timedelta(seconds=seconds), lease_holder=holder)
         return bool(taken)
 
     def release_lease(self):
-        Generation.objects.filter(pk=self.pk).update(lease_until=None)
+        Generation.objects.filter(pk=self.pk).update(lease_until=None, lease_holder="")
 
     @property
     def elapsed(self):

@@ -708,6 +708,34 @@ def kick_line(account_id):
     head.filter(Q(next_action_at__isnull=True) | Q(next_action_at__gt=now)).update(next_action_at=now)
 
 
+# A step that found its job leased by another step comes due again this many seconds later.
+BUSY_RETRY = 1.0
+
+
+def lease_busy(generation_id):
+    """A step found its job leased by another step (a webhook's archive step while the poll is
+    asking, say): the job comes due again in a moment rather than when its claim runs out, so
+    whatever the holder leaves to do next is done then. A job already due sooner is left alone."""
+    soon = timezone.now() + timedelta(seconds=BUSY_RETRY)
+    (Generation.objects.filter(pk=generation_id).filter(Q(next_action_at__isnull=True) | Q(next_action_at__gt=soon))
+     .exclude(status__in=(Status.FAILED, Status.NSFW, Status.CANCELED)).exclude(archived=True)
+     .update(next_action_at=soon))
+
+
+def recover_after(worker, now=None):
+    """A worker stopped beating (killed, or its machine gone): free the leases it held and
+    make every unsettled job not held by a live step due now, since the steps it had taken
+    from the broker (and not started) died with it and nothing says which those were. A step
+    sent twice is harmless (leases, and each step checks the job's state first). Returns how
+    many jobs came due."""
+    now = now or timezone.now()
+    Generation.objects.filter(lease_holder=worker).update(lease_until=None, lease_holder="")
+    return (Generation.objects.filter(next_action_at__gt=now, quarantined_at__isnull=True)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .exclude(status__in=(Status.FAILED, Status.NSFW, Status.CANCELED)).exclude(archived=True)
+            .update(next_action_at=now))
+
+
 def dispatch_due(now=None, limit=50):
     """Enqueue the next step of every generation whose next action is overdue."""
     now = now or timezone.now()

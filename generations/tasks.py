@@ -7,6 +7,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.db import transaction
 
 from characters import tasks as character_tasks
 from generations import archive, higgsfield, history, inputs, pipeline, webhook_mode
@@ -15,7 +16,7 @@ from higgsweb import ledger, logs
 from higgsweb.models import WorkerHeartbeat
 
 log = logging.getLogger("generations.tasks")
-HEARTBEAT_SECONDS = 10
+HEARTBEAT_SECONDS = 10  # a sweep outside the worker command (health page only)
 
 
 def _load(generation_id):
@@ -29,8 +30,12 @@ def leased(step):
     def wrapper(generation_id):
         with logs.bound(generation_id=generation_id):
             generation = _load(generation_id)
-            if generation is None or not generation.acquire_lease(pipeline.lease_seconds()):
+            if generation is None:
                 return None
+            if not generation.acquire_lease(pipeline.lease_seconds(), WorkerHeartbeat.identity()):
+                pipeline.lease_busy(generation_id)  # never dropped: due again once the holder is done
+                return None
+            generation.refresh_from_db()  # as the last holder left it, not as read before the lease
             with pipeline.follow_ups():
                 try:
                     return step(generation)
@@ -132,15 +137,19 @@ def sweep(seconds=0, running=None):
     """Enqueue every overdue step now, and keep doing so once a second for `seconds` (while
     `running()`, if given). The worker command runs this beside its cluster for as long as the
     cluster runs; the schedule (every minute) is one pass, so a cluster started without that
-    command still moves. Beats for the health page at most every HEARTBEAT_SECONDS."""
+    command still moves. Beats for the health page at most every HEARTBEAT_SECONDS, and every
+    WorkerHeartbeat.BEAT_SECONDS in a worker command, whose beats also keep its steps' leases:
+    each pass first takes over the work of workers that stopped beating (recover_dead_workers)."""
     deadline = time.monotonic() + seconds
     total = 0
     next_beat = 0.0
+    every = WorkerHeartbeat.BEAT_SECONDS if WorkerHeartbeat.identity() else HEARTBEAT_SECONDS
     while running is None or running():
         pipeline.fresh_connection()
-        if time.monotonic() >= next_beat:  # tells the health page a worker is alive
+        if time.monotonic() >= next_beat:  # tells the health page (and other workers) this one is alive
             WorkerHeartbeat.beat()
-            next_beat = time.monotonic() + HEARTBEAT_SECONDS
+            next_beat = time.monotonic() + every
+        recover_dead_workers()
         total += pipeline.dispatch_due() + character_tasks.dispatch_due()
         if time.monotonic() >= deadline:
             break
@@ -164,3 +173,18 @@ def check_stray_request(stray_id):
         log.info("could not check stray request %s: %s", stray.request_id, exc.message)
         return
     pipeline.record_stray_check(stray, result)
+
+
+def recover_dead_workers():
+    """Take over the work of every worker that stopped beating: its leases are freed and the
+    steps it may have held come due now (pipeline.recover_after, characters.tasks.recover_after),
+    each worker's once, by one sweeper."""
+    recovered = 0
+    if not WorkerHeartbeat.stale().exists():  # the usual pass: one read, no write lock taken
+        return recovered
+    with transaction.atomic():
+        for worker in WorkerHeartbeat.take_dead():
+            count = pipeline.recover_after(worker) + character_tasks.recover_after(worker)
+            log.warning("worker %s stopped beating; %s steps sent again", worker, count)
+            recovered += count
+    return recovered

@@ -344,6 +344,8 @@ def settle_training(sender, character, old, new, **kwargs):
         # The provider already accepted the training: record it even past the limit.
         hold_training(character, guarded=False)
     elif new == Character.Status.COMPLETED:
+        if not _entries(character=character).filter(kind=Kind.HOLD).exists():
+            hold_training(character, guarded=False)  # it trained between two checks (or while being withdrawn)
         confirm(character=character)
     elif new == Character.Status.FAILED:
         refund(character=character)

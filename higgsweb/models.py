@@ -201,12 +201,22 @@ class ProviderBalance(models.Model):
 class WorkerHeartbeat(models.Model):
     """Written by the sweeper every few seconds (in the main process of each worker cluster,
     or by the scheduled one-pass sweep), so a page can tell whether any worker is alive
-    whatever the broker."""
+    whatever the broker.
+
+    A worker started by `manage.py worker` also names itself to the steps its cluster runs
+    (`identity`), which write that name on the leases they take (`holds_steps`): once such a
+    worker misses beats for STALE_SECONDS, another worker's sweeper frees its leases and sends
+    its steps again (generations.tasks.sweep), instead of waiting for the leases and the
+    broker's claims to run out."""
 
     worker = models.CharField(max_length=200, unique=True)  # host:pid
     seen_at = models.DateTimeField(default=timezone.now)
+    holds_steps = models.BooleanField(default=False)
 
     ALIVE_SECONDS = 150  # beats come every 10 s, or every minute from a cluster run without the worker command
+    BEAT_SECONDS = 3  # how often a worker command's sweeper beats
+    STALE_SECONDS = 15  # a worker command silent this long is taken for dead
+    IDENTITY_VARIABLE = "HIGGSWEB_WORKER_ID"  # set by the worker command, inherited by its cluster's processes
 
     class Meta:
         ordering = ["-seen_at"]
@@ -215,11 +225,39 @@ class WorkerHeartbeat(models.Model):
         return self.worker
 
     @classmethod
+    def identity(cls):
+        """The name of the worker this process runs steps for; "" outside a worker command."""
+        return os.environ.get(cls.IDENTITY_VARIABLE, "")
+
+    @classmethod
+    def name_this_worker(cls):
+        """Called by the worker command before its cluster starts: its processes inherit the name."""
+        os.environ[cls.IDENTITY_VARIABLE] = f"{socket.gethostname()}:{os.getpid()}"
+        return os.environ[cls.IDENTITY_VARIABLE]
+
+    @classmethod
     def beat(cls):
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        cls.objects.update_or_create(worker=worker, defaults={"seen_at": timezone.now()})
+        holder = cls.identity()
+        worker = holder or f"{socket.gethostname()}:{os.getpid()}"
+        cls.objects.update_or_create(worker=worker, defaults={"seen_at": timezone.now(), "holds_steps": bool(holder)})
         # Old processes' rows would otherwise pile up across restarts.
         cls.objects.filter(seen_at__lt=timezone.now() - timedelta(days=1)).delete()
+
+    @classmethod
+    def stale(cls, now=None):
+        """Step-holding workers that stopped beating."""
+        cutoff = (now or timezone.now()) - timedelta(seconds=cls.STALE_SECONDS)
+        return cls.objects.filter(holds_steps=True, seen_at__lt=cutoff)
+
+    @classmethod
+    def take_dead(cls, now=None):
+        """The names of step-holding workers that stopped beating, each handed to one caller
+        only: its row is deleted here, so call it inside the transaction that recovers its work."""
+        dead = []
+        for worker in cls.stale(now).values_list("worker", flat=True):
+            if cls.stale(now).filter(worker=worker).delete()[0]:
+                dead.append(worker)
+        return dead
 
     @classmethod
     def latest(cls):

@@ -38,7 +38,7 @@ def test_only_runs_the_parts_asked_for_and_says_which_were_left_out(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
-    assert "Parts not run (`--only`): gallery, webhooks, browser." in text
+    assert "Parts not run (`--only`): gallery, webhooks, browser, recovery." in text
     assert "3 jobs through the worker" in text and "peak memory, worker" in text
     assert "card fragment" not in text and "verified webhooks per second" not in text
 

@@ -118,7 +118,9 @@ def test_deleting_while_training_is_refused_with_an_explanation(client, create, 
     finish_training(fast_training, character, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/characters/{character.pk}/delete/")
-    assert not Character.objects.exists()
+    # Gone from every list; the row stays, with nothing of the person, for its training's charge.
+    assert not Character.objects.filter(delete_requested_at__isnull=True).exists()
+    assert not Character.objects.get().photos.exists()
     assert fast_training.library.references[character.provider_id].deleted
 
 

@@ -145,6 +145,12 @@ class Command(BaseCommand):
             if settings.USE_SIMULATOR:
                 wait_for_provider()
             async_task("characters.tasks.sync_catalogues", task_name="sync-catalogues-at-start")
+        from higgsweb.models import WorkerHeartbeat
+
+        # Named before the cluster forks, so the steps its processes run carry the name on their
+        # leases; the first beat comes before any step can take one.
+        WorkerHeartbeat.name_this_worker()
+        WorkerHeartbeat.beat()
         preload()
         cluster = Cluster()
         stop = StopSignals()  # replaces the handlers Cluster() installed
