@@ -1,15 +1,20 @@
 """What a result offers beyond its card's polling: the full-screen viewer, hiding, deleting,
 and acting on several selected cards at once (add to a gallery, ZIP, hide, delete)."""
 
+import hashlib
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -49,6 +54,51 @@ def _get_deletable_generation(request, pk):
         raise Http404
     visible = Generation.objects.for_user(request.user)
     return get_object_or_404(visible if request.user.is_admin_role else visible.filter(owner=request.user), pk=pk)
+
+
+# The list's cards, each drawn once: a settled card (nothing about it will change but a gallery
+# chip, its hiding or its deletion, all in its key) is kept in the cache and reused for every
+# list it is in until something it shows changes.
+
+CARD_TEMPLATE = "generations/gallery.html#generation-card"
+# Stands in for the viewer's CSRF token in a stored card; each answer puts its own in.
+CSRF_MARK = "csrf-token-of-the-viewer"
+CARD_SECONDS = 24 * 3600
+
+
+def card_key(generation, user):
+    """What a settled card is drawn from, as a cache key: None for a card that is still
+    changing (it polls) or that counts down to an expiry."""
+    if not generation.is_settled or generation.at_risk:
+        return None
+    role = "admin" if user.is_admin_role else "member" if user.is_member_role else "client"
+    shown = (generation.card_version, generation.credits, generation.was_refunded, generation.sweep_caption,
+             generation.project_id, str(generation.project), generation.account_id, generation.model_id,
+             generation.finished_at, generation.owner_id == user.pk, role,
+             [(item.pk, item.gallery_id, item.gallery.name) for item in generation.gallery_items.all()],
+             [(o.pk, o.kind, o.archived_at, bool(o.file), o.width, o.height, o.error)
+              for o in generation.shown_outputs])
+    return f"card:{generation.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}"
+
+
+def draw_cards(request, generations):
+    """Each card's HTML on `card_html`, from the cache where it was drawn before."""
+    template = get_template(CARD_TEMPLATE)
+    keys = {generation.pk: card_key(generation, request.user) for generation in generations}
+    stored = cache.get_many([key for key in keys.values() if key])
+    token, fresh = get_token(request), {}
+    for generation in generations:
+        key = keys[generation.pk]
+        html = stored.get(key) if key else None
+        if html is None:
+            html = template.render({"generation": generation, "user": request.user, "csrf_token": CSRF_MARK})
+            if key:
+                fresh[key] = html
+        # The template escaped what it drew; the token is letters and digits.
+        generation.card_html = mark_safe(html.replace(CSRF_MARK, token))  # noqa: S308
+    if fresh:
+        cache.set_many(fresh, CARD_SECONDS)
+    return generations
 
 
 # The viewer.

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, idempotency, pipeline, pricing, routing, sweeps, webhooks
+from generations import cards, catalogue, feed, idempotency, pipeline, pricing, routing, sweeps, webhooks
 from generations.forms import (
     MAX_SWEEP_SEEDS,
     GalleryFilterForm,
@@ -108,19 +108,22 @@ def gallery(request):
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
     number = _page_number(request)
+    since = feed.cursor()  # before the query: what is started after it, the page's feed brings
     stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
     generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
                    .with_credits().select_related("project", "account")
                    .prefetch_related("outputs",
                                      Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
-    _share_projects(page)
     sweeps.caption(page, request.user)
+    cards.draw_cards(request, page)
     whole_page = request.user.is_member_role and not request.htmx
     form = _start_form(request) if whole_page else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
            "bulk_galleries": cards.bulk_galleries(request.user) if whole_page else None,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
+    if number == 1:  # the first page takes in new work as it appears
+        ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, since=since), "feed_interval": feed.INTERVAL}
     return render(request, template_name, ctx)
 
 
@@ -142,15 +145,6 @@ class Page(list):
         self.next_page_number, self.previous_page_number = number + 1, number - 1
 
 
-def _share_projects(generations):
-    """One Project, with one list of its galleries (the cards' "add to gallery" choices), for all
-    the cards of a project on the page, instead of one of each per card."""
-    projects = {}
-    for generation in generations:
-        generation.project = projects.setdefault(generation.project_id, generation.project)
-    prefetch_related_objects(list(projects.values()), "galleries")
-
-
 def _page_number(request):
     try:
         return min(max(1, int(request.GET.get("page", 1))), 1_000_000)
@@ -158,11 +152,13 @@ def _page_number(request):
         return 1
 
 
-def _query(request, *leave_out):
-    """The request's query string without the named parameters."""
+def _query(request, *leave_out, **put):
+    """The request's query string without the named parameters (and with those given)."""
     query = request.GET.copy()
     for name in leave_out:
         query.pop(name, None)
+    for name, value in put.items():
+        query[name] = value
     return query.urlencode()
 
 

@@ -370,3 +370,14 @@ document.addEventListener("paste", (event) => {
     zone.scrollIntoView({ block: "nearest" });
   }
 });
+
+// data-live-grid: a grid the page's live feed adds cards to (out of band). A card already on the
+// page (the list was just redrawn with it) is not added twice, and "nothing here yet" goes.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const grid = event.detail.target;
+  if (!grid?.matches?.("[data-live-grid]")) return;
+  event.detail.fragment.querySelectorAll?.(":scope > [id]").forEach((card) => {
+    if (document.getElementById(card.id)) card.remove();
+  });
+  grid.querySelectorAll(":scope > .empty").forEach((line) => line.remove());
+});
