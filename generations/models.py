@@ -374,9 +374,12 @@ class Generation(models.Model):
 
     @property
     def card_refresh(self):
-        """How often the card polls: every 2 s, and every 0.5 s while a finished result is being
-        saved, since it is about to appear."""
-        return "500ms" if self.status == self.Status.COMPLETED else "2s"
+        """How often the card polls: every 2 s while it waits or is queued, every 0.5 s once the
+        provider is running it (its result can come any moment, and should show within a second
+        of its webhook), and every 0.2 s while a finished result is being saved here."""
+        if self.status == self.Status.COMPLETED:
+            return "200ms"
+        return "500ms" if self.status == self.Status.IN_PROGRESS else "2s"
 
     @property
     def card_version(self):
