@@ -202,7 +202,7 @@ def test_the_gallery_query_count_does_not_grow_with_history(client, alice, proje
         generation.advance("failed", Generation.Source.POLL, error="boom")
     shortlist = Gallery.objects.create(project=project, name="Shortlist", created_by=alice)
     kept = Generation.objects.order_by("created_at")[:30]
-    Generation.objects.filter(pk__in=[g.pk for g in kept]).update(status=Generation.Status.COMPLETED)
+    Generation.objects.filter(pk__in=[g.pk for g in kept]).update(status=Generation.Status.COMPLETED, archived=True)
     for generation in Generation.objects.filter(status=Generation.Status.COMPLETED):
         shortlist.add(generation)
     client.force_login(alice)
@@ -218,7 +218,10 @@ def test_the_gallery_query_count_does_not_grow_with_history(client, alice, proje
     # Settled cards are drawn once: the next list takes them from the cache.
     with CaptureQueriesContext(connection) as again:
         second = client.get("/", headers={"HX-Request": "true", "HX-Target": "generation-list"})
-    assert second.content == response.content
+    def cards(answer):  # as drawn, less the feed's cursor (a time) and the CSRF token (masked anew each time)
+        return re.sub(r'since=\d+|name="csrfmiddlewaretoken" value="\w+"', "", answer.content.decode())
+
+    assert cards(second) == cards(response)
     assert len(again) <= 5
 
 

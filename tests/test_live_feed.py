@@ -108,3 +108,39 @@ def test_the_team_page_of_a_gallery_is_redrawn_when_a_teammate_adds_to_it(client
 @pytest.mark.parametrize("value", ["", "x", "99999999999999999999999"])
 def test_a_cursor_that_is_not_a_time_reads_as_none(value):
     assert feed._moment(value) is None
+
+
+LIST = {"HX-Request": "true", "HX-Target": "generation-list"}
+
+
+def test_a_stored_card_is_drawn_again_when_it_goes_into_a_gallery_or_is_hidden(client, alice, project, finished):
+    done = finished(alice, project, "a quiet pier")
+    client.force_login(alice)
+
+    def card():
+        html = client.get("/?hidden=on", headers=LIST).content.decode()
+        return re.search(rf'<article[^>]*id="card-{done.pk}".*?</article>', html, re.S).group(0)
+
+    assert "Spring picks" not in card() and card() == card()
+    Gallery.objects.create(project=project, name="Spring picks").add(done)
+    assert "Spring picks" in card()
+    client.post(f"/g/{done.pk}/hide/", {"hidden": "yes"})
+    assert "badge-hidden" in card()
+
+
+def test_a_stored_card_carries_each_viewers_own_csrf_token(alice, project, finished):
+    from django.test import Client
+
+    done = finished(alice, project, "a windmill")
+    gallery = Gallery.objects.create(project=project, name="Mills")
+    gallery.add(done)
+    for _ in range(2):  # drawn, then from the cache
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(alice)
+        html = browser.get("/", headers=LIST).content.decode()
+        token = re.search(rf'action="/g/{done.pk}/galleries/".*?name="csrfmiddlewaretoken" value="(\w+)"', html,
+                          re.S).group(1)
+        answer = browser.post(f"/g/{done.pk}/galleries/", {"gallery": gallery.pk, "action": "remove",
+                                                            "csrfmiddlewaretoken": token}, headers=HX)
+        assert answer.status_code == 200
+        gallery.add(done)
