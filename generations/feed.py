@@ -49,24 +49,22 @@ def _moment(value):
 
 
 def new_for_studio(user, since, filters):
-    """Generations that appeared in `user`'s studio gallery after `since`, newest first: started
-    (by them, or by anyone for an admin), or a teammate's work put in a gallery they can open.
-    Returns (generations, the cursor after them)."""
+    """Ids of the generations that appeared in `user`'s studio gallery after `since`: started (by
+    them, or by anyone for an admin), or a teammate's work put in a gallery they can open. Returns
+    (ids, the cursor after them)."""
     visible = Generation.objects.live().matching(**filters)
     started = visible.filter(created_at__gt=since)
     if not user.is_admin_role:
         started = started.filter(owner=user)
-    found = {g.pk: g for g in started.order_by("-created_at")[:MOST]}
-    newest = max((g.created_at for g in found.values()), default=since)
+    started = dict(started.order_by("-created_at").values_list("pk", "created_at")[:MOST])
+    found, newest = set(started), max(started.values(), default=since)
     if not user.is_admin_role:  # an admin's feed already has everyone's
-        added = (GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user), added_at__gt=since)
-                 .exclude(generation__owner=user).values_list("generation_id", "added_at")[:MOST])
-        added = dict(added)
+        added = dict(GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user), added_at__gt=since)
+                     .exclude(generation__owner=user).values_list("generation_id", "added_at")[:MOST])
         if added:
             newest = max(newest, *added.values())
-            for generation in visible.filter(pk__in=added.keys()).exclude(pk__in=found.keys()):
-                found[generation.pk] = generation
-    return sorted(found.values(), key=lambda g: g.created_at, reverse=True), newest
+            found |= set(visible.filter(pk__in=added.keys()).values_list("pk", flat=True))
+    return found, newest
 
 
 def _studio_filters(request):
@@ -85,10 +83,9 @@ def studio_feed(request):
     since = _moment(request.GET.get("since"))
     if since is None:
         return HttpResponse(status=400)
-    generations, newest = new_for_studio(request.user, since, _studio_filters(request))
-    if not generations:
+    ids, newest = new_for_studio(request.user, since, _studio_filters(request))
+    if not ids:
         return HttpResponse(status=204)
-    ids = [g.pk for g in generations]
     generations = list(Generation.objects.filter(pk__in=ids).with_credits().select_related("project", "account")
                        .prefetch_related("outputs",
                                          Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))

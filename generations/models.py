@@ -374,12 +374,13 @@ class Generation(models.Model):
 
     @property
     def card_refresh(self):
-        """How often the card polls: every 2 s while it waits or is queued, every 0.5 s once the
-        provider is running it (its result can come any moment, and should show within a second
-        of its webhook), and every 0.2 s while a finished result is being saved here."""
+        """How often the card polls: every 2 s while it waits for a slot here, every 0.5 s once it
+        went to the provider (its result can come any moment, and should show within a second of
+        its webhook; most providers send no webhook when a job starts, so "queued" may last until
+        it is done), and every 0.2 s while a finished result is being saved here."""
         if self.status == self.Status.COMPLETED:
             return "200ms"
-        return "500ms" if self.status == self.Status.IN_PROGRESS else "2s"
+        return "2s" if self.status == self.Status.DRAFT else "500ms"
 
     @property
     def card_version(self):
