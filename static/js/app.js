@@ -300,12 +300,16 @@ document.addEventListener("htmx:afterSettle", (event) => {
 document.querySelector("[data-focus-errors] [aria-invalid=true]")?.focus();
 
 // generationCreated (sent with the new ids): once the list shows a new card, bring it into view.
+// The new card stays marked when its own poll redraws it, until the next submit marks another.
 let revealing = [];
+let marked = "";
 document.body.addEventListener("generationCreated", (event) => { revealing = event.detail?.ids || []; });
 document.addEventListener("htmx:afterSettle", () => {
+  if (marked) document.getElementById(marked)?.classList.add("just-made");
   const card = revealing.map((id) => document.getElementById(`card-${id}`)).find(Boolean);
   if (!card) return;
   revealing = [];
+  marked = card.id;
   card.classList.add("just-made");
   const box = card.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) card.scrollIntoView({ block: "start" });
