@@ -6,6 +6,7 @@ app ÷ bare is what the app adds on top of Django doing the same work."""
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -69,6 +70,16 @@ def card(request, pk):
     return render(request, "generations/gallery.html#generation-card", {"generation": generation})
 
 
+def feed(request):
+    """An open gallery's "anything new?" poll: the member's generations newer than the cursor,
+    and a 204 when there are none."""
+    user = _user(request)
+    since = datetime.fromtimestamp(int(request.GET["since"]) / 1_000_000, tz=UTC)
+    if Generation.objects.filter(owner=user, created_at__gt=since).exists():
+        return HttpResponse("new")
+    return HttpResponse(status=204)
+
+
 def write(request):
     """One INSERT per request: the floor for a webhook endpoint."""
     WebhookDelivery.objects.create(webhook_id=f"bare-{uuid.uuid4().hex}", payload=json.loads(request.body))
@@ -83,5 +94,6 @@ urlpatterns = [
     path("_bench/gallery/", gallery),
     path("_bench/gallery/list/", gallery, {"part": "generation-list"}),
     path("_bench/card/<uuid:pk>/", card),
+    path("_bench/feed/", feed),
     path("_bench/write/", write),
 ]

@@ -29,7 +29,7 @@ new MutationObserver(() => {
 
 
 def refresh_interval():
-    """Seconds between a running card's polls (its hx-trigger="every …")."""
+    """Seconds between a running card's polls (its hx-trigger="every …") once it is at the provider."""
     value = Generation(status=Generation.Status.QUEUED).card_refresh
     return float(value.removesuffix("ms")) / 1000 if value.endswith("ms") else float(value.removesuffix("s"))
 

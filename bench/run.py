@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.stack import PROCFILES, ROOT, MemorySampler, Process, command_line, free_port, procfile, wait_for_http
 
 SIZES = "1000,10000,100000"
-PARTS = ("gallery", "webhooks", "browser", "drain", "recovery", "memory")
+PARTS = ("gallery", "livefeed", "webhooks", "browser", "drain", "recovery", "memory")
 
 
 def arguments(argv):
@@ -26,6 +26,8 @@ def arguments(argv):
     parser.add_argument("--webhooks", type=int, default=2000, help="deliveries per webhook run")
     parser.add_argument("--jobs", type=int, default=1000, help="jobs (and no-op tasks) per drain")
     parser.add_argument("--browser-jobs", type=int, default=12, help="0 skips the browser")
+    parser.add_argument("--tabs", type=int, default=20, help="simulated open galleries for the live feed's CPU")
+    parser.add_argument("--feed-seconds", type=int, default=30, help="how long those tabs stay open (each run)")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
@@ -124,7 +126,7 @@ def measure(args, tmp, env, processes):
     import httpx
     from django.core.management import call_command
 
-    from bench import browser, drain, gallery, seed, webhooks
+    from bench import browser, drain, gallery, livefeed, seed, webhooks
     from generations.models import ProviderAccount
     from higgsweb.simulator.app import Config, Simulator
     from higgsweb.simulator.server import SimulatorServer
@@ -155,6 +157,13 @@ def measure(args, tmp, env, processes):
                 have = size
                 results["gallery"] += gallery.measure(http, user, running[0], size, n_page=max(5, args.requests // 3),
                                                       n_fragment=args.requests)
+
+        if "livefeed" in args.only:
+            say(f"live feed: new jobs in an open gallery, then {args.tabs} idle tabs for {args.feed_seconds} s")
+            results["livefeed"] = {"appears": livefeed.appears(web_url, session_key, user, project)
+                                   if browser.available() else None,
+                                   "idle": livefeed.idle_tabs(web, web_url, session_key, user, args.tabs,
+                                                              args.feed_seconds)}
 
         if "webhooks" in args.only:
             say(f"webhooks: {args.webhooks:,} deliveries")

@@ -1,21 +1,28 @@
 """What a result offers beyond its card's polling: the full-screen viewer, hiding, deleting,
 and acting on several selected cards at once (add to a gallery, ZIP, hide, delete)."""
 
+import hashlib
 import uuid
+from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from characters.models import Character, Style
 from generations import bundles, removal, sweeps
-from generations.models import Gallery, Generation, Output
+from generations.models import Gallery, GalleryItem, Generation, Output
 from higgsweb.access import found
 
 MAX_SELECTED = 500
@@ -49,6 +56,71 @@ def _get_deletable_generation(request, pk):
         raise Http404
     visible = Generation.objects.for_user(request.user)
     return get_object_or_404(visible if request.user.is_admin_role else visible.filter(owner=request.user), pk=pk)
+
+
+# The list's cards, each drawn once: a settled card (nothing about it will change but a gallery
+# chip, its hiding or its deletion, all in its key) is kept in the cache and reused for every
+# list it is in until something it shows changes.
+
+CARD_TEMPLATE = "generations/gallery.html#generation-card"
+# Stands in for the viewer's CSRF token in a stored card; each answer puts its own in.
+CSRF_MARK = "csrf-token-of-the-viewer"
+CARD_SECONDS = 24 * 3600
+
+
+# What a list reads of each row to know whether its stored card still holds (see card_key).
+KEY_FIELDS = ("id", "owner", "project", "account", "model_id", "sweep", "created_at", "finished_at", "imported",
+              *Generation.CARD_VERSION_FIELDS)
+
+
+def card_key(generation, user, placements):
+    """What a settled card is drawn from, as a cache key (`placements`: its gallery items as
+    (id, gallery id, gallery name)); None for a card that is still changing (it polls) or that
+    counts down to an expiry. A settled card's outputs, settings and sweep no longer change."""
+    if not generation.is_settled or generation.at_risk:
+        return None
+    role = "admin" if user.is_admin_role else "member" if user.is_member_role else "client"
+    shown = (generation.card_version, generation.credits, generation.was_refunded, generation.sweep,
+             generation.project_id, generation.account_id, generation.model_id, generation.finished_at,
+             generation.imported, generation.owner_id == user.pk, role, placements)
+    return f"card:{generation.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}"
+
+
+def draw_cards(request, generations):
+    """Each card's HTML on `card_html`, from the cache where it was drawn before. `generations`
+    (a list, changed in place) need only KEY_FIELDS and their credits; the cards drawn afresh are
+    read whole, with their outputs and gallery items."""
+    placements = defaultdict(list)
+    for generation_id, *placement in (GalleryItem.objects.filter(generation__in=[g.pk for g in generations])
+                                      .order_by("pk").values_list("generation_id", "pk", "gallery_id",
+                                                                  "gallery__name")):
+        placements[generation_id].append(tuple(placement))
+    keys = {g.pk: card_key(g, request.user, placements.get(g.pk, [])) for g in generations}
+    stored = cache.get_many([key for key in keys.values() if key])
+    missing = [g.pk for g in generations if stored.get(keys[g.pk]) is None]
+    whole = {}
+    if missing:
+        whole = {g.pk: g for g in Generation.objects.filter(pk__in=missing).with_credits()
+                 .select_related("project", "account")}
+        # Only a completed card shows outputs and gallery chips (most misses are running cards).
+        prefetch_related_objects([g for g in whole.values() if g.status == Generation.Status.COMPLETED], "outputs",
+                                 Prefetch("gallery_items", GalleryItem.objects.select_related("gallery")))
+        sweeps.caption(list(whole.values()), request.user)
+    template = get_template(CARD_TEMPLATE)
+    token, fresh = get_token(request), {}
+    for i, generation in enumerate(generations):
+        key = keys[generation.pk]
+        html = stored.get(key) if key else None
+        if html is None:
+            generations[i] = generation = whole[generation.pk]
+            html = template.render({"generation": generation, "user": request.user, "csrf_token": CSRF_MARK})
+            if key:
+                fresh[key] = html
+        # The template escaped what it drew; the token is letters and digits.
+        generation.card_html = mark_safe(html.replace(CSRF_MARK, token))  # noqa: S308
+    if fresh:
+        cache.set_many(fresh, CARD_SECONDS)
+    return generations
 
 
 # The viewer.

@@ -376,9 +376,13 @@ class Generation(models.Model):
 
     @property
     def card_refresh(self):
-        """How often the card polls: every 2 s, and every 0.5 s while a finished result is being
-        saved, since it is about to appear."""
-        return "500ms" if self.status == self.Status.COMPLETED else "2s"
+        """How often the card polls: every 2 s while it waits for a slot here, every 0.5 s once it
+        went to the provider (its result can come any moment, and should show within a second of
+        its webhook; most providers send no webhook when a job starts, so "queued" may last until
+        it is done), and every 0.2 s while a finished result is being saved here."""
+        if self.status == self.Status.COMPLETED:
+            return "200ms"
+        return "2s" if self.status == self.Status.DRAFT else "500ms"
 
     @property
     def card_version(self):

@@ -8,14 +8,14 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from generations import bundles, cards
+from generations import bundles, cards, feed
 from generations.forms import (
     AddToGalleryForm,
     FeedbackForm,
@@ -152,6 +152,8 @@ class Viewer:
 def _viewer_page(request, gallery, viewer, status=200, **extra):
     ctx = {"gallery": gallery, "viewer": viewer, "entries": viewer.entries(gallery.visible_items()),
            "zip_url": viewer.zip_url(gallery), "link": viewer.link, **extra}
+    if viewer.link is None:  # a client account's page takes in items as the team adds them
+        ctx |= {"feed_since": feed.gallery_cursor(gallery.visible_items()), "feed_interval": feed.INTERVAL}
     return render(request, "galleries/viewer.html", ctx, status=status)
 
 
@@ -208,8 +210,35 @@ def _team_page(request, gallery, status=200, **forms):
     links = gallery.links.annotate(visit_count=Count("visits"))
     ctx = {"gallery": gallery, "items": items, "links": links, "untitled": sum(not item.title for item in items),
            "form": forms.get("form") or GalleryForm(instance=gallery, user=request.user),
-           "link_form": forms.get("link_form") or ShareLinkForm(), "created_link": forms.get("created_link")}
+           "link_form": forms.get("link_form") or ShareLinkForm(), "created_link": forms.get("created_link"),
+           "feed_since": max((item.pk for item in items), default=0), "feed_interval": feed.INTERVAL}
     return render(request, "galleries/team.html", ctx, status=status)
+
+
+@login_required
+@found(_get_gallery_for_user)
+@require_GET
+def gallery_feed(request, gallery):
+    """A gallery page's live feed: items added since the newest one it shows (?since=<item id>),
+    else 204. The team gets its list of items redrawn (their numbers and order buttons follow);
+    a client gets the new finished items added at the end, leaving what they are typing alone."""
+    try:
+        since = int(request.GET.get("since", ""))
+    except ValueError:
+        return HttpResponseBadRequest("since: an item id")
+    team = request.user.is_member_role
+    items = gallery.items.all() if team else gallery.visible_items()
+    newest = feed.gallery_cursor(items.filter(pk__gt=since))
+    if not newest:
+        return HttpResponse(status=204)
+    ctx = {"gallery": gallery, "feed_since": newest, "feed_interval": feed.INTERVAL, "oob": True}
+    if team:
+        items = list(_team_items(gallery))
+        ctx |= {"items": items, "untitled": sum(not item.title for item in items)}
+        return render(request, "galleries/team.html#gallery-feed-update", ctx)
+    viewer = Viewer(request)
+    ctx |= {"viewer": viewer, "entries": viewer.entries(items.filter(pk__gt=since))}
+    return render(request, "galleries/viewer.html#gallery-feed-update", ctx)
 
 
 @login_required

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, idempotency, pipeline, pricing, routing, sweeps, webhooks
+from generations import cards, catalogue, feed, idempotency, pipeline, pricing, routing, sweeps, webhooks
 from generations.forms import (
     MAX_SWEEP_SEEDS,
     GalleryFilterForm,
@@ -24,7 +23,7 @@ from generations.forms import (
     new_submit_token,
     params_from_query,
 )
-from generations.models import ApiToken, Gallery, GalleryItem, Generation, Output, ProviderAccount, Upload
+from generations.models import ApiToken, Gallery, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
 from higgsweb import ledger
 from higgsweb.access import found
@@ -108,20 +107,41 @@ def gallery(request):
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
     number = _page_number(request)
+    since = feed.cursor()  # before the query: what is started after it, the page's feed brings
     stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
-    generations = (Generation.objects.matching(**filters.filters()).newest_for_user(request.user, stop)
-                   .with_credits().select_related("project", "account")
-                   .prefetch_related("outputs",
-                                     Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
-    page = Page(list(generations[stop - PAGE_SIZE - 1:stop]), number)
-    _share_projects(page)
-    sweeps.caption(page, request.user)
+    page = Page(_page_rows(request.user, filters.filters(), stop - PAGE_SIZE - 1, stop), number)
+    cards.draw_cards(request, page)
     whole_page = request.user.is_member_role and not request.htmx
     form = _start_form(request) if whole_page else None
     ctx = {"generations": page, "page": page, "filters": filters, "form": form,
            "bulk_galleries": cards.bulk_galleries(request.user) if whole_page else None,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
+    if number == 1:  # the first page takes in new work as it appears
+        ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, since=since), "feed_interval": feed.INTERVAL}
     return render(request, template_name, ctx)
+
+
+# The page's query, as SQL, by the shape of the request it answers. Building it through the ORM
+# (the member's own and curated sides, the filters, the credits) costs several times what the
+# database then takes to run it, on every list and every filter change; the SQL depends only on
+# who asks, the filters and the page, so it is built once per such shape and process.
+_PAGE_SQL = {}
+
+
+def _page_rows(user, filters, start, stop):
+    """Rows start..stop of the user's gallery with these filters: only what tells whether each
+    card's stored copy still holds (cards.KEY_FIELDS, credits); cards.draw_cards reads the rest
+    for the cards it draws afresh."""
+    shape = (user.pk, user.role, user.is_superuser, start, stop,
+             tuple((name, getattr(value, "pk", value)) for name, value in sorted(filters.items())))
+    if shape not in _PAGE_SQL:
+        if len(_PAGE_SQL) > 1000:
+            _PAGE_SQL.clear()
+        rows = (Generation.objects.matching(**filters).newest_for_user(user, stop).with_credits()
+                .only(*cards.KEY_FIELDS)[start:stop])
+        _PAGE_SQL[shape] = rows.query.sql_with_params()
+    sql, params = _PAGE_SQL[shape]
+    return list(Generation.objects.raw(sql, params))
 
 
 STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "character", "image")
@@ -142,15 +162,6 @@ class Page(list):
         self.next_page_number, self.previous_page_number = number + 1, number - 1
 
 
-def _share_projects(generations):
-    """One Project, with one list of its galleries (the cards' "add to gallery" choices), for all
-    the cards of a project on the page, instead of one of each per card."""
-    projects = {}
-    for generation in generations:
-        generation.project = projects.setdefault(generation.project_id, generation.project)
-    prefetch_related_objects(list(projects.values()), "galleries")
-
-
 def _page_number(request):
     try:
         return min(max(1, int(request.GET.get("page", 1))), 1_000_000)
@@ -158,11 +169,13 @@ def _page_number(request):
         return 1
 
 
-def _query(request, *leave_out):
-    """The request's query string without the named parameters."""
+def _query(request, *leave_out, **put):
+    """The request's query string without the named parameters (and with those given)."""
     query = request.GET.copy()
     for name in leave_out:
         query.pop(name, None)
+    for name, value in put.items():
+        query[name] = value
     return query.urlencode()
 
 

@@ -328,6 +328,13 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# --- Cache ------------------------------------------------------------------------
+# Each web process keeps the gallery's drawn cards (generations/cards.py: keyed by what they
+# show, so a copy never outlives a change, and a process that lacks one draws it). About 3 KB a
+# card; the oldest go first.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "higgsweb",
+                      "OPTIONS": {"MAX_ENTRIES": envint("CARD_CACHE_ENTRIES", 2000, minimum=100)}}}
+
 # --- Worker (django-q2) ------------------------------------------------------------
 # The database is the record of what must happen next; the broker only triggers work.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from generations import accounts, api, cards, imports, sharing
+from generations import accounts, api, cards, feed, imports, sharing
 from generations import views as g
 from higgsweb import audit, health
 from higgsweb import views as h
 
 urlpatterns = [
     path("", g.gallery, name="gallery"),
+    path("feed/", feed.studio_feed, name="studio-feed"),
     path("generations/new/", g.generation_create, name="generation-create"),
     path("studio/form/", g.studio_form, name="studio-form"),
     path("studio/cost/", g.studio_cost, name="studio-cost"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("galleries/new/", sharing.gallery_create, name="gallery-create"),
     path("galleries/feedback/", sharing.feedback_list, name="feedback-list"),
     path("galleries/<int:pk>/", sharing.gallery_detail, name="gallery-detail"),
+    path("galleries/<int:pk>/feed/", sharing.gallery_feed, name="gallery-feed"),
     path("galleries/<int:pk>/edit/", sharing.gallery_edit, name="gallery-edit"),
     path("galleries/<int:pk>/delete/", sharing.gallery_delete, name="gallery-delete"),
     path("galleries/<int:pk>/download.zip", sharing.gallery_zip, name="gallery-zip"),

@@ -77,6 +77,7 @@ MATRIX = {
     "gallery-edit": lambda x, a: [{"pk": x.gallery.pk}, {"pk": a.gallery.pk}],  # team-only, even for A's own
     "gallery-delete": lambda x, a: [{"pk": x.gallery.pk}, {"pk": a.gallery.pk}],
     "gallery-zip": lambda x, a: [{"pk": x.gallery.pk}],
+    "gallery-feed": lambda x, a: [{"pk": x.gallery.pk}],
     "gallery-link-create": lambda x, a: [{"pk": x.gallery.pk}, {"pk": a.gallery.pk}],
     "gallery-item-move": team_items,
     "gallery-item-remove": team_items,

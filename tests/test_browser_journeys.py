@@ -39,6 +39,9 @@ def test_a_member_makes_a_soul_image_animates_it_and_the_video_plays(
     expect(image_card.locator(".media img")).to_be_visible(timeout=30_000)
     expect(image_card.locator(".badge").first).not_to_have_text("Saving…")
     expect(image_card.locator(".badge").first).to_have_text("Completed")
+    # The card was just drawn with its result: give the thumbnail a moment to arrive.
+    page.locator(f"#card-{image.pk} .media img").evaluate(
+        "img => img.complete || new Promise((done) => { img.onload = img.onerror = done; })")
     assert page.evaluate("""(selector) => {
         const img = document.querySelector(selector);
         return img.complete && img.naturalWidth > 0;

@@ -300,12 +300,16 @@ document.addEventListener("htmx:afterSettle", (event) => {
 document.querySelector("[data-focus-errors] [aria-invalid=true]")?.focus();
 
 // generationCreated (sent with the new ids): once the list shows a new card, bring it into view.
+// The new card stays marked when its own poll redraws it, until the next submit marks another.
 let revealing = [];
+let marked = "";
 document.body.addEventListener("generationCreated", (event) => { revealing = event.detail?.ids || []; });
 document.addEventListener("htmx:afterSettle", () => {
+  if (marked) document.getElementById(marked)?.classList.add("just-made");
   const card = revealing.map((id) => document.getElementById(`card-${id}`)).find(Boolean);
   if (!card) return;
   revealing = [];
+  marked = card.id;
   card.classList.add("just-made");
   const box = card.getBoundingClientRect();
   if (box.top < 0 || box.bottom > window.innerHeight) card.scrollIntoView({ block: "start" });
@@ -369,4 +373,15 @@ document.addEventListener("paste", (event) => {
     event.preventDefault();
     zone.scrollIntoView({ block: "nearest" });
   }
+});
+
+// data-live-grid: a grid the page's live feed adds cards to (out of band). A card already on the
+// page (the list was just redrawn with it) is not added twice, and "nothing here yet" goes.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const grid = event.detail.target;
+  if (!grid?.matches?.("[data-live-grid]")) return;
+  event.detail.fragment.querySelectorAll?.(":scope > [id]").forEach((card) => {
+    if (document.getElementById(card.id)) card.remove();
+  });
+  grid.querySelectorAll(":scope > .empty").forEach((line) => line.remove());
 });

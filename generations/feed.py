@@ -1,0 +1,102 @@
+"""The live feed: what an open gallery asks every second, "anything new for me since this?".
+
+Each open gallery (the studio's, a team gallery, a client's shared gallery) carries a hidden
+element that polls its feed with a cursor. Nothing new is answered 204 (htmx keeps polling,
+nothing is swapped) after one or two indexed queries; something new comes back as the new cards,
+swapped in out of band at the top of the studio's list (or the end of a gallery), and the
+element again with the cursor moved on. The cards then poll for their own changes as they
+always do (?seen=, 204, 286), so results land through the same path however a card arrived.
+
+A poll rather than a pushed stream: the web server is gunicorn's threaded workers, where a
+stream holds one of a handful of threads for as long as a tab is open; bench/livefeed.py
+measures what the poll costs per idle tab.
+
+Who sees what is the galleries' rule: a member, their own work (from any tab) and what the
+team put in galleries of their projects; an admin, everyone's; a client, the finished items of
+a gallery shared with them."""
+
+from datetime import UTC, datetime
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max, Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from generations import sweeps
+from generations.forms import GalleryFilterForm
+from generations.models import Gallery, GalleryItem, Generation
+
+# How often an open gallery asks (the template's trigger); new work shows within this plus a request.
+INTERVAL = "1s"
+# At most this many new cards in one answer; a burst larger than a page is a reload's worth.
+MOST = 48
+FILTER_FIELDS = ("q", "by_model", "by_status", "by_project", "character", "hidden")
+
+
+def cursor(moment=None):
+    """A point in time as the feed's cursor: whole microseconds since the epoch."""
+    moment = moment or timezone.now()
+    return str(int(moment.timestamp() * 1_000_000))
+
+
+def _moment(value):
+    try:
+        return datetime.fromtimestamp(int(value) / 1_000_000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def new_for_studio(user, since, filters):
+    """Ids of the generations that appeared in `user`'s studio gallery after `since`: started (by
+    them, or by anyone for an admin), or a teammate's work put in a gallery they can open. Returns
+    (ids, the cursor after them)."""
+    visible = Generation.objects.live().matching(**filters)
+    started = visible.filter(created_at__gt=since)
+    if not user.is_admin_role:
+        started = started.filter(owner=user)
+    started = dict(started.order_by("-created_at").values_list("pk", "created_at")[:MOST])
+    found, newest = set(started), max(started.values(), default=since)
+    if not user.is_admin_role:  # an admin's feed already has everyone's
+        added = dict(GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user), added_at__gt=since)
+                     .exclude(generation__owner=user).values_list("generation_id", "added_at")[:MOST])
+        if added:
+            newest = max(newest, *added.values())
+            found |= set(visible.filter(pk__in=added.keys()).values_list("pk", flat=True))
+    return found, newest
+
+
+def _studio_filters(request):
+    """The gallery's filters when the page has any (the form reads the user's projects; most
+    polls carry none and skip it)."""
+    if not any(request.GET.get(name) for name in FILTER_FIELDS):
+        return {}
+    return GalleryFilterForm(request.GET, user=request.user).filters()
+
+
+@login_required
+@require_GET
+def studio_feed(request):
+    if not request.user.is_member_role:
+        raise Http404
+    since = _moment(request.GET.get("since"))
+    if since is None:
+        return HttpResponse(status=400)
+    ids, newest = new_for_studio(request.user, since, _studio_filters(request))
+    if not ids:
+        return HttpResponse(status=204)
+    generations = list(Generation.objects.filter(pk__in=ids).with_credits().select_related("project", "account")
+                       .prefetch_related("outputs",
+                                         Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
+    generations.sort(key=lambda g: g.created_at, reverse=True)
+    sweeps.caption(generations, request.user)
+    query = request.GET.copy()
+    query["since"] = cursor(newest)
+    ctx = {"generations": generations, "feed_query": query.urlencode(), "feed_interval": INTERVAL}
+    return render(request, "generations/gallery.html#feed-update", ctx)
+
+
+def gallery_cursor(items):
+    """The newest of these gallery items (those the viewer sees) as a gallery feed's cursor."""
+    return items.aggregate(newest=Max("pk"))["newest"] or 0
