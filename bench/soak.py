@@ -13,7 +13,8 @@ printed, one a line, and the exit status is non-zero when any fails:
   completion recorded per job;
 - ledger balanced: one hold per job, settled once (charged if completed, refunded otherwise),
   and every budget's cached total equals its entries;
-- forgeries refused: every forged webhook answered 4xx, and none recorded;
+- forgeries refused: every forged signature answered 4xx, every unsigned report taken only as a
+  hint (2xx, the job asked about), and none trusted;
 - recovery: every job final within SOAK_RECOVERY_LIMIT seconds (default 120) of the last kill.
 
 Like `make bench`, nothing touches the developer's database: SQLite in a temporary folder, or
@@ -292,8 +293,15 @@ def soak(args, tmp, env, processes):
     ledger_ok = (all(holds.get(pk) == 1 for pk in ids) and confirms == completed_ids and refunds == ended_ids
                  and not confirms & refunds and budgets_ok)
 
-    forged_recorded = WebhookDelivery.objects.filter(payload__error="forged").count()
-    forgeries_ok = bool(forged) and all(400 <= s < 500 for s in forged) and forged_recorded == 0
+    # Forgeries with signature headers are refused (4xx); unsigned ones are answered 2xx as hints
+    # (the service never retries a 4xx, and unsigned is how it delivers before the secret exists),
+    # and none may be trusted: no signed delivery recorded, no job ended by one.
+    signed_forged = [s for i, s in enumerate(forged) if i % 4]
+    unsigned_forged = [s for i, s in enumerate(forged) if not i % 4]
+    forged_trusted = (WebhookDelivery.objects.filter(payload__error="forged", signed=True).count()
+                      + rows.filter(error__contains="forged").count())
+    forgeries_ok = (bool(forged) and all(400 <= s < 500 for s in signed_forged)
+                    and all(200 <= s < 300 for s in unsigned_forged) and forged_trusted == 0)
 
     recovery = (ended - kills[-1]) if kills and finished else None
     recovery_ok = recovery is not None and recovery <= args.recovery_limit and len(kills) == args.kills
@@ -316,8 +324,9 @@ def soak(args, tmp, env, processes):
                          f"{twice} jobs completed twice"),
         line(ledger_ok, f"ledger balanced: {sum(holds.values())} holds for {len(ids)} jobs, {len(confirms)} charged, "
                         f"{len(refunds)} refunded; budgets equal their entries: {budgets_ok}"),
-        line(forgeries_ok, f"forgeries refused: {sum(400 <= s < 500 for s in forged)}/{len(forged)} answered 4xx, "
-                           f"{forged_recorded} recorded"),
+        line(forgeries_ok, f"forgeries refused: {sum(400 <= s < 500 for s in signed_forged)}/{len(signed_forged)} "
+                           f"signed ones answered 4xx, {sum(200 <= s < 300 for s in unsigned_forged)}/"
+                           f"{len(unsigned_forged)} unsigned ones taken only as hints, {forged_trusted} trusted"),
         line(recovery_ok, "recovery: every job final " + (f"{recovery:.1f} s" if recovery is not None else "never")
              + f" after the last kill (limit {args.recovery_limit:g} s)"),
     ]
