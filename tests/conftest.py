@@ -25,6 +25,20 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# Tests that start worker processes, kill them, or time a stack run one after another on one
+# xdist worker (`--dist loadgroup`): they share the broker's queue name and the bench database.
+PROCESS_TESTS = {"test_bench.py", "test_soak.py", "test_worker_crash.py", "test_worker_shutdown.py",
+                 "test_budget_concurrency.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.path.name in PROCESS_TESTS:
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(autouse=True)
 def run_tasks_inline(monkeypatch):
     """Make async_task() run the task in-process, as django-q2's own tests do."""
