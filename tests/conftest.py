@@ -37,6 +37,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in PROCESS_TESTS:
             item.add_marker(pytest.mark.xdist_group("processes"))
+    # The longest group first, so the other process is not left waiting on it at the end.
+    items.sort(key=lambda item: item.path.name not in PROCESS_TESTS)
 
 
 @pytest.fixture(autouse=True)
