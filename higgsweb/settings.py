@@ -353,7 +353,9 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = 0.5
+    # How often the worker asks the database for a task: a webhook's archive step starts within
+    # this (measured in bench: 0.5 s left webhook → visible at 1.3–1.4 s p95, 0.2 s at 0.9 s).
+    Q_CLUSTER["poll"] = 0.2
 # How long a dispatched step may go unanswered before the sweeper enqueues it again.
 PIPELINE_CLAIM_SECONDS = envint("PIPELINE_CLAIM_SECONDS", Q_CLUSTER["retry"], minimum=1)
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
