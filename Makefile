@@ -52,10 +52,10 @@ browser:
 	  fi; \
 	fi
 
-# Two test processes (pytest-xdist) by default; tests that start workers share one of them.
+# Two test processes (pytest-xdist) by default; a file's tests stay in one of them.
 TEST_WORKERS ?= 2
 test-suite:
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .

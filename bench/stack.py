@@ -4,6 +4,7 @@ whatever server the project runs), each in its own process group so its memory c
 read and it can be stopped as a whole."""
 
 import os
+import random
 import re
 import shlex
 import signal
@@ -18,8 +19,10 @@ PORTS = range(8300, 8400)
 
 
 def free_port(taken=()):
-    """A free loopback port in the benchmark's range (8300-8399), else any free one."""
-    for port in [*PORTS, 0]:
+    """A free loopback port in the benchmark's range (8300-8399), else any free one. Tried in a
+    random order, so two stacks started at once (the suite runs two processes) do not both pick
+    the lowest free port between checking it and binding it."""
+    for port in [*random.sample(PORTS, len(PORTS)), 0]:
         if port in taken:
             continue
         with socket.socket() as sock:

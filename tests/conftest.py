@@ -25,19 +25,14 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-# Tests that start worker processes, kill them, or time a stack run one after another on one
-# xdist worker (`--dist loadgroup`): they share the broker's queue name and the bench database.
+# Tests that start worker processes, kill them, or time a stack go first, so that with
+# `make test`'s two xdist processes (`--dist loadfile`: a file's tests stay in one process) neither
+# is left waiting on them at the end. Each picks its own ports and queue name.
 PROCESS_TESTS = {"test_bench.py", "test_soak.py", "test_worker_crash.py", "test_worker_shutdown.py",
                  "test_budget_concurrency.py"}
 
 
 def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.path.name in PROCESS_TESTS:
-            item.add_marker(pytest.mark.xdist_group("processes"))
-    # The longest group first, so the other process is not left waiting on it at the end.
     items.sort(key=lambda item: item.path.name not in PROCESS_TESTS)
 
 
