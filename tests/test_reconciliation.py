@@ -98,3 +98,10 @@ def test_a_surface_without_a_balance_says_so(db, settings, monkeypatch):
     reading = ProviderBalance.objects.get()
     assert reading.note == "The model_api surface does not report a balance."
     assert reading.key_valid is True
+
+
+def test_the_page_title_is_plain_and_the_double_charge_list_is_shown_once(client, admin_user):
+    client.force_login(admin_user)
+    html = client.get("/audit/reconciliation/").content.decode()
+    assert "<title>Reconciliation · higgsweb</title>" in html
+    assert html.count('id="stray-requests"') == 1
