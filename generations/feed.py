@@ -15,7 +15,7 @@ Who sees what is the galleries' rule: a member, their own work (from any tab) an
 team put in galleries of their projects; an admin, everyone's; a client, the finished items of
 a gallery shared with them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max, Prefetch
@@ -33,6 +33,11 @@ INTERVAL = "1s"
 # At most this many new cards in one answer; a burst larger than a page is a reload's worth.
 MOST = 48
 FILTER_FIELDS = ("q", "by_model", "by_status", "by_project", "character", "hidden")
+# A job's time is set when it is created and it shows once its transaction commits, which can be
+# after a later job's: each poll looks this far back before its cursor, and the cursor carries
+# the (shortened) ids already shown from that stretch so they are not sent twice.
+LAG = timedelta(seconds=30)
+SHORT = 10  # hex digits of an id in the cursor; unique enough among a few seconds' jobs
 
 
 def cursor(moment=None):
@@ -48,23 +53,40 @@ def _moment(value):
         return None
 
 
-def new_for_studio(user, since, filters):
-    """Ids of the generations that appeared in `user`'s studio gallery after `since`: started (by
-    them, or by anyone for an admin), or a teammate's work put in a gallery they can open. Returns
-    (ids, the cursor after them)."""
+def short(pk):
+    return pk.hex[:SHORT]
+
+
+def seen_since(moments, since):
+    """The cursor's list of ids shown already: of `moments` ({id: time}), those within LAG of it."""
+    return ".".join(sorted(short(pk) for pk, moment in moments.items() if moment > since - LAG))
+
+
+def new_for_studio(user, since, filters, seen=frozenset()):
+    """Ids of the generations that appeared in `user`'s studio gallery since the cursor (`since`,
+    and the short ids `seen` of what the page already has from just before it): started (by them,
+    or by anyone for an admin), or a teammate's work put in a gallery they can open. Returns (ids,
+    the next cursor's time, its seen ids)."""
     visible = Generation.objects.live().matching(**filters)
-    started = visible.filter(created_at__gt=since)
+    started = visible.filter(created_at__gt=since - LAG)
     if not user.is_admin_role:
         started = started.filter(owner=user)
-    started = dict(started.order_by("-created_at").values_list("pk", "created_at")[:MOST])
-    found, newest = set(started), max(started.values(), default=since)
+    moments = dict(started.order_by("-created_at").values_list("pk", "created_at")[:MOST])
     if not user.is_admin_role:  # an admin's feed already has everyone's
-        added = dict(GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user), added_at__gt=since)
+        added = dict(GalleryItem.objects.filter(gallery__in=Gallery.objects.for_user(user), added_at__gt=since - LAG)
                      .exclude(generation__owner=user).values_list("generation_id", "added_at")[:MOST])
         if added:
-            newest = max(newest, *added.values())
-            found |= set(visible.filter(pk__in=added.keys()).values_list("pk", flat=True))
-    return found, newest
+            shown = set(visible.filter(pk__in=added.keys()).values_list("pk", flat=True))
+            moments |= {pk: moment for pk, moment in added.items() if pk in shown and pk not in moments}
+    found = {pk for pk in moments if short(pk) not in seen}
+    newest = max([since, *moments.values()])
+    return found, newest, seen_since(moments, newest)
+
+
+def page_cursor(since, generations):
+    """The feed cursor of a gallery page read at `since`: the time, and the ids its cards show from
+    the stretch before it (a job that commits late comes through the feed; these do not)."""
+    return {"since": cursor(since), "seen": seen_since({g.pk: g.created_at for g in generations}, since)}
 
 
 def _studio_filters(request):
@@ -83,7 +105,8 @@ def studio_feed(request):
     since = _moment(request.GET.get("since"))
     if since is None:
         return HttpResponse(status=400)
-    ids, newest = new_for_studio(request.user, since, _studio_filters(request))
+    seen = set(request.GET.get("seen", "").split(".")[:MOST * 4])
+    ids, newest, still_seen = new_for_studio(request.user, since, _studio_filters(request), seen)
     if not ids:
         return HttpResponse(status=204)
     generations = list(Generation.objects.filter(pk__in=ids).with_credits().select_related("project", "account")
@@ -92,7 +115,7 @@ def studio_feed(request):
     generations.sort(key=lambda g: g.created_at, reverse=True)
     sweeps.caption(generations, request.user)
     query = request.GET.copy()
-    query["since"] = cursor(newest)
+    query["since"], query["seen"] = cursor(newest), still_seen
     ctx = {"generations": generations, "feed_query": query.urlencode(), "feed_interval": INTERVAL}
     return render(request, "generations/gallery.html#feed-update", ctx)
 

@@ -107,7 +107,7 @@ def gallery(request):
         template_name += "#generation-list"
     filters = GalleryFilterForm(request.GET, user=request.user)
     number = _page_number(request)
-    since = feed.cursor()  # before the query: what is started after it, the page's feed brings
+    since = timezone.now()  # before the query: what is started after it, the page's feed brings
     stop = number * PAGE_SIZE + 1  # one more than the page shows: is there an older page?
     page = Page(_page_rows(request.user, filters.filters(), stop - PAGE_SIZE - 1, stop), number)
     cards.draw_cards(request, page)
@@ -117,7 +117,8 @@ def gallery(request):
            "bulk_galleries": cards.bulk_galleries(request.user) if whole_page else None,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
     if number == 1:  # the first page takes in new work as it appears
-        ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, since=since), "feed_interval": feed.INTERVAL}
+        ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, **feed.page_cursor(since, page)),
+                "feed_interval": feed.INTERVAL}
     return render(request, template_name, ctx)
 
 

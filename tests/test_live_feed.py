@@ -1,8 +1,10 @@
 """The live feed an open gallery polls: new work the viewer may see, and nothing else."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from generations import feed
 from generations.models import Gallery, Generation
@@ -35,6 +37,29 @@ def test_a_job_started_in_another_tab_comes_through_the_open_gallerys_feed_once(
     assert 'hx-swap-oob="afterbegin:#generation-grid"' in html
     following = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert client.get(following, headers=HX).status_code == 204
+
+
+def test_a_job_that_commits_after_a_later_one_still_comes_through_and_nothing_comes_twice(client, alice, project):
+    """A job's time is set when it is created; its transaction can commit after the page was
+    read, or after a later job was already shown. The feed still brings it, once."""
+    client.force_login(alice)
+    on_page = draft(alice, project, "already on the page")
+    url = feed_url(client)
+    assert client.get(url, headers=HX).status_code == 204  # the page's own card is not sent again
+    late = draft(alice, project, "a slow transaction")
+    later = draft(alice, project, "a quick one")
+    # The first job was created before the page was read but committed only now.
+    Generation.objects.filter(pk=late.pk).update(created_at=on_page.created_at - timedelta(seconds=3))
+    Generation.objects.filter(pk=later.pk).update(created_at=timezone.now())
+    html = client.get(url, headers=HX).content.decode()
+    assert "a slow transaction" in html and "a quick one" in html and "already on the page" not in html
+    following = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert client.get(following, headers=HX).status_code == 204
+    # One more commits late, behind the cursor the last answer moved on to.
+    laggard = draft(alice, project, "committed last, started first")
+    Generation.objects.filter(pk=laggard.pk).update(created_at=timezone.now() - timedelta(seconds=5))
+    html = client.get(following, headers=HX).content.decode()
+    assert "committed last, started first" in html and "a quick one" not in html
 
 
 def test_a_teammates_job_stays_out_of_a_members_feed_until_it_is_put_in_a_gallery_of_theirs(
