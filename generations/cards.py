@@ -59,8 +59,8 @@ def _get_deletable_generation(request, pk):
 
 
 # The list's cards, each drawn once: a settled card (nothing about it will change but a gallery
-# chip, its hiding or its deletion, all in its key) is kept in the cache and reused for every
-# list it is in until something it shows changes.
+# chip, its hiding or its deletion, all in its key), or a running one (its version in its key),
+# is kept in the cache and reused for every list it is in until something it shows changes.
 
 CARD_TEMPLATE = "generations/gallery.html#generation-card"
 # Stands in for the viewer's CSRF token in a stored card; each answer puts its own in.
@@ -74,10 +74,12 @@ KEY_FIELDS = ("id", "owner", "project", "account", "model_id", "sweep", "created
 
 
 def card_key(generation, user, placements):
-    """What a settled card is drawn from, as a cache key (`placements`: its gallery items as
-    (id, gallery id, gallery name)); None for a card that is still changing (it polls) or that
-    counts down to an expiry. A settled card's outputs, settings and sweep no longer change."""
-    if not generation.is_settled or generation.at_risk:
+    """What a card is drawn from, as a cache key (`placements`: its gallery items as (id, gallery
+    id, gallery name)). A settled card's outputs, settings and sweep no longer change; a running
+    one shows only its row (its version) and ticks its elapsed time in the page. None for a card
+    drawn afresh each time: waiting in line (its place moves), a result being saved image by image,
+    or one counting down to an expiry."""
+    if generation.at_risk or not (generation.is_settled or generation.is_running_card):
         return None
     role = "admin" if user.is_admin_role else "member" if user.is_member_role else "client"
     shown = (generation.card_version, generation.credits, generation.was_refunded, generation.sweep,

@@ -427,6 +427,11 @@ class Generation(models.Model):
         return self.status in (self.Status.FAILED, self.Status.NSFW, self.Status.CANCELED)
 
     @property
+    def is_running_card(self):
+        """At the provider (or being sent): its card shows nothing but what its version covers."""
+        return not self.is_finished and self.status != self.Status.DRAFT and self.card_version is not None
+
+    @property
     def place_in_line(self):
         """1-based position among the account's waiting jobs, or None if not waiting."""
         if self.status != self.Status.DRAFT or self.account_id is None:

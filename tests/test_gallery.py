@@ -225,6 +225,26 @@ def test_the_gallery_query_count_does_not_grow_with_history(client, alice, proje
     assert len(again) <= 5
 
 
+def test_a_running_card_is_kept_between_lists_and_redrawn_when_its_job_moves_on(client, alice, project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    running = Generation.objects.create(owner=alice, project=project, model_id="higgsfield-ai/soul/standard",
+                                        params={"prompt": "at the provider"}, status="in_progress")
+    client.force_login(alice)
+    list_headers = {"HX-Request": "true", "HX-Target": "generation-list"}
+    first = client.get("/", headers=list_headers).content.decode()
+    assert "In progress" in first
+    with CaptureQueriesContext(connection) as again:
+        client.get("/", headers=list_headers)
+    assert not [q for q in again if "params" in q["sql"]], "the kept card was read again"
+    Generation.objects.filter(pk=running.pk).update(notice="The provider is busy; still trying.")
+    assert "The provider is busy; still trying." in client.get("/", headers=list_headers).content.decode()
+    Generation.objects.filter(pk=running.pk).update(status="failed", error="The provider gave up.")
+    html = client.get("/", headers=list_headers).content.decode()
+    assert "The provider gave up." in html and "data-started" not in html
+
+
 def _poll_url(html):
     return re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
 
@@ -284,7 +304,9 @@ def test_a_running_card_keeps_its_elapsed_time_ticking_in_the_page(client, alice
     html = client.get("/").content.decode()
     running = re.search(rf'<article[^>]*id="card-{pending.pk}".*?</article>', html, re.S).group(0)
     finished = re.search(rf'<article[^>]*id="card-{done.pk}".*?</article>', html, re.S).group(0)
-    assert re.search(r'data-elapsed="\d+"', running) and "data-elapsed" not in finished
+    started = int(re.search(r'data-started="(\d+)"', running).group(1))
+    assert started == int(pending.created_at.timestamp()) and "data-started" not in finished
+    assert re.search(r'data-server-time="\d+"', html)
 
 
 def test_a_card_whose_result_is_being_saved_polls_faster_until_it_shows(client, alice, project):

@@ -36,21 +36,26 @@ document.addEventListener("focusin", (event) => {
   if (event.target.matches?.("input[data-select-on-focus]")) event.target.select();
 });
 
-// data-elapsed="<seconds>" on a running card: keep its elapsed time ticking between polls
-// (an unchanged card is not redrawn). Same format as the `duration` template filter.
+// data-started="<epoch seconds>" on a running card: its elapsed time ticks in the page (a card is
+// drawn once and kept while nothing on it changes, so the figure it was drawn with goes stale).
+// The page's data-server-time says how far this browser's clock is from the server's. Same
+// format as the `duration` template filter.
 function formatElapsed(total) {
   if (total < 60) return `${total} s`;
   const minutes = Math.floor(total / 60);
   if (minutes < 60) return `${minutes} min ${String(total % 60).padStart(2, "0")} s`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
-setInterval(() => {
-  const now = Date.now();
-  document.querySelectorAll("[data-elapsed]").forEach((element) => {
-    element.dataset.elapsedFrom ||= String(now - Number(element.dataset.elapsed) * 1000);
-    element.textContent = formatElapsed(Math.floor((now - Number(element.dataset.elapsedFrom)) / 1000));
+const clockSkew = Number(document.body.dataset.serverTime || 0) * 1000 - Date.now();
+function tickElapsed() {
+  const now = (Date.now() + (Number.isFinite(clockSkew) ? clockSkew : 0)) / 1000;
+  document.querySelectorAll("[data-started]").forEach((element) => {
+    element.textContent = formatElapsed(Math.max(0, Math.floor(now - Number(element.dataset.started))));
   });
-}, 1000);
+}
+setInterval(tickElapsed, 1000);
+document.addEventListener("htmx:afterSettle", tickElapsed);
+tickElapsed();
 
 // ---------------------------------------------------------------------------------------------
 // Gallery: the full-screen viewer, card menus and selecting several cards.
