@@ -73,6 +73,17 @@ def _pick(item, checked=False):
             "height": item.height, "when": item.generation.created_at}
 
 
+def recent_outputs(user):
+    """The member's newest saved images, as the image pickers offer them."""
+    return references.saved_images(user).order_by("-generation__created_at", "position")[:RECENT_PICKS]
+
+
+def recent_uploads(user):
+    """The member's newest image uploads, less copies made of results and of kept photos."""
+    return (references.uploads(user).filter(kind=Upload.Kind.IMAGE).exclude(original_name__startswith="gallery-")
+            .exclude(original_name__startswith=KEPT_PREFIX).order_by("-created_at")[:RECENT_UPLOADS])
+
+
 def random_seed():
     return random.randint(catalogue.SEED_MIN, catalogue.SEED_MAX)
 
@@ -214,13 +225,9 @@ class GenerationForm(forms.Form):
         newest results, then their newest uploads (copies of results left out)."""
         chosen = self.kept.get(name) or self._initial_picks(name)
         chosen_keys = {_pick_key(item) for item in chosen}
-        outputs = (references.saved_images(self.user).select_related("generation")
-                   .order_by("-generation__created_at", "position")[:RECENT_PICKS])
-        uploads_ = (references.uploads(self.user).filter(kind=Upload.Kind.IMAGE)
-                    .exclude(original_name__startswith="gallery-").exclude(original_name__startswith=KEPT_PREFIX)
-                    .order_by("-created_at")[:RECENT_UPLOADS])
+        recent = [*recent_outputs(self.user).select_related("generation"), *recent_uploads(self.user)]
         options = [_pick(item, checked=True) for item in chosen]
-        options += [_pick(item) for item in [*outputs, *uploads_] if _pick_key(item) not in chosen_keys]
+        options += [_pick(item) for item in recent if _pick_key(item) not in chosen_keys]
         return options
 
     def _initial_picks(self, name):

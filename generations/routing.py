@@ -7,6 +7,10 @@ which is kept in step with the environment; and if an admin switched that off, o
 account whose surface can run it, the admin's defaults first. A model no active account can run
 is not offered in the studio and refused by the API."""
 
+from functools import cache
+
+from django.db.models import Q
+
 from generations import catalogue, higgsfield
 from generations.models import ModelRoute, ProviderAccount
 
@@ -68,10 +72,24 @@ def available_accounts():
 
 def runnable_ids(accounts=None):
     """Ids of the catalogue models some active account can run."""
-    accounts = available_accounts() if accounts is None else accounts
-    surfaces = {account.surface for account in accounts}
-    return {model.id for model in catalogue.all_models()
-            if any(higgsfield.runs(surface, model.id) for surface in surfaces)}
+    if accounts is None:
+        return _runnable_on(_available_surfaces())
+    return _runnable_on(frozenset(account.surface for account in accounts))
+
+
+def _available_surfaces():
+    """The surfaces of available_accounts(), in one query (every studio page asks)."""
+    rows = ProviderAccount.objects.filter(Q(active=True) | Q(name__in=ProviderAccount.ENV_NAMES.values()))
+    rows = list(rows.values_list("name", "surface", "active"))
+    made = {name for name, _, _ in rows}
+    return frozenset([*(surface for _, surface, active in rows if active),
+                      *(surface for surface, name in ProviderAccount.ENV_NAMES.items() if name not in made)])
+
+
+@cache
+def _runnable_on(surfaces):
+    return frozenset(model.id for model in catalogue.all_models()
+                     if any(higgsfield.runs(surface, model.id) for surface in surfaces))
 
 
 def grouped_choices():

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HTMX_STOP_POLLING, trigger_client_event
 
 from characters.models import Style
-from generations import cards, catalogue, feed, idempotency, pipeline, pricing, routing, sweeps, webhooks
+from generations import cards, catalogue, feed, idempotency, pipeline, pricing, routing, studio, sweeps, webhooks
 from generations.forms import (
     MAX_SWEEP_SEEDS,
     GalleryFilterForm,
@@ -112,10 +112,14 @@ def gallery(request):
     page = Page(_page_rows(request.user, filters.filters(), stop - PAGE_SIZE - 1, stop), number)
     cards.draw_cards(request, page)
     whole_page = request.user.is_member_role and not request.htmx
-    form = _start_form(request) if whole_page else None
-    ctx = {"generations": page, "page": page, "filters": filters, "form": form,
+    ctx = {"generations": page, "page": page, "filters": filters,
            "bulk_galleries": cards.bulk_galleries(request.user) if whole_page else None,
            "filter_query": _query(request, "page"), "page_query": _query(request, "page", *STUDIO_PARAMS)}
+    if "#" not in template_name:
+        ctx["filters_html"] = studio.filters_html(request, filters)
+    if whole_page:
+        model = _studio_model(request.GET.get("model", ""))
+        ctx["studio_form"] = studio.form_html(request, model, _start_form)
     if number == 1:  # the first page takes in new work as it appears
         ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, **feed.page_cursor(since, page)),
                 "feed_interval": feed.INTERVAL}

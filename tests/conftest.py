@@ -3,6 +3,7 @@ simulator on a free loopback port."""
 
 import pytest
 import trustme
+from django.core.cache import cache
 from django_q.conf import Conf
 
 from generations.models import Gallery, ProviderAccount
@@ -40,6 +41,12 @@ def pytest_collection_modifyitems(config, items):
 def run_tasks_inline(monkeypatch):
     """Make async_task() run the task in-process, as django-q2's own tests do."""
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with nothing kept (drawn cards and forms): ids come round again."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
