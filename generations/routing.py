@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from generations import catalogue, higgsfield
 from generations.models import ModelRoute, ProviderAccount
+from higgsweb import compiled
 
 Surface = ProviderAccount.Surface
 
@@ -79,10 +80,10 @@ def runnable_ids(accounts=None):
 
 def _available_surfaces():
     """The surfaces of available_accounts(), in one query (every studio page asks)."""
-    rows = ProviderAccount.objects.filter(Q(active=True) | Q(name__in=ProviderAccount.ENV_NAMES.values()))
-    rows = list(rows.values_list("name", "surface", "active"))
-    made = {name for name, _, _ in rows}
-    return frozenset([*(surface for _, surface, active in rows if active),
+    accounts = compiled.rows("available-surfaces", lambda: ProviderAccount.objects.filter(
+        Q(active=True) | Q(name__in=ProviderAccount.ENV_NAMES.values())).values_list("name", "surface", "active"))
+    made = {name for name, _, _ in accounts}
+    return frozenset([*(surface for _, surface, active in accounts if active),
                       *(surface for surface, name in ProviderAccount.ENV_NAMES.items() if name not in made)])
 
 

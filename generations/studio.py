@@ -11,7 +11,6 @@ for each answer."""
 import hashlib
 
 from django.core.cache import cache
-from django.db import connection
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.utils.safestring import mark_safe
 from characters.models import Character
 from generations import forms, references, routing, webhook_mode
 from generations.cards import CSRF_MARK
+from higgsweb.compiled import rows
 from higgsweb.models import Project
 
 SUBMIT_MARK = "submit-token-of-the-answer"
@@ -45,25 +45,8 @@ def _kept(request, key, draw):
     return html.replace(CSRF_MARK, get_token(request))
 
 
-# The key's queries as SQL, by what they depend on: building a query through the ORM costs
-# several times what the database takes to answer it, and a key is read on every page.
-_SQL = {}
-
-
-def _rows(shape, queryset):
-    """The rows of `queryset()` (a values_list), its SQL built once per `shape` and process."""
-    if shape not in _SQL:
-        if len(_SQL) > 1000:
-            _SQL.clear()
-        _SQL[shape] = queryset().query.sql_with_params()
-    sql, params = _SQL[shape]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _projects(user):
-    return _rows(("projects", user.pk, user.role),
+    return rows(("projects", user.pk, user.role),
                  lambda: Project.objects.for_user(user).active().values_list("pk", "name"))
 
 
@@ -76,19 +59,19 @@ def form_key(request, model):
     who = (user.pk, user.role, user.is_superuser)
     parts = [model.id, sorted(routing.runnable_ids()), who, [request.GET.get(name, "") for name in FORM_PARAMS],
              _projects(user),
-             _rows(("characters", *who), lambda: Character.objects.for_user(user).ready().order_by("pk")
+             rows(("characters", *who), lambda: Character.objects.for_user(user).ready().order_by("pk")
                    .values_list("pk", "name", "provider_id", "model_version", "thumbnail")),
              webhook_mode.for_account(None).short, timezone.get_current_timezone_name()]
     for param in model.params:
         if param.picker == "style":
             styles = references.styles(param).order_by("pk")
-            parts.append(_rows(("styles", param.style_version), lambda styles=styles: styles.values_list(
+            parts.append(rows(("styles", param.style_version), lambda styles=styles: styles.values_list(
                 "pk", "provider_id", "name", "description", "preview_url")))
         elif param.type == "motions":
             parts.append([(m.provider_id, m.name, m.description, m.preview_url) for m in references.motions()])
         elif param.is_upload and param.accept == "image":
-            parts.append(_rows(("outputs", user.pk), lambda: forms.recent_outputs(user).values_list("pk")))
-            parts.append(_rows(("uploads", user.pk), lambda: forms.recent_uploads(user).values_list("pk")))
+            parts.append(rows(("outputs", user.pk), lambda: forms.recent_outputs(user).values_list("pk")))
+            parts.append(rows(("uploads", user.pk), lambda: forms.recent_uploads(user).values_list("pk")))
             break  # every picker of the form offers the same recent images
     return _key("studio-form", parts)
 

@@ -1,6 +1,9 @@
 from decimal import Decimal
 
 from django import template
+from django.db.models import Count
+
+from higgsweb import compiled
 
 register = template.Library()
 
@@ -26,4 +29,6 @@ def unread_notifications(context):
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return 0
-    return user.notifications.filter(read_at__isnull=True).count()
+    found = compiled.rows(("unread", user.pk), lambda: user.notifications.filter(read_at__isnull=True).order_by()
+                          .values("user").annotate(unread=Count("pk")).values_list("unread"))
+    return found[0][0] if found else 0
