@@ -6,6 +6,7 @@ the user's unread notifications, which surfaces have an active account, the stud
 `rows` keeps each one's SQL and parameters by a `shape` the caller names (everything the query
 depends on) and runs it on a cursor, as values (no model instances)."""
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 _SQL = {}
@@ -19,7 +20,12 @@ def rows(shape, queryset):
     if shape not in _SQL:
         if len(_SQL) >= LIMIT:
             _SQL.clear()
-        _SQL[shape] = queryset().query.sql_with_params()
+        try:
+            _SQL[shape] = queryset().query.sql_with_params()
+        except EmptyResultSet:  # .none(), or a filter nothing can match
+            _SQL[shape] = None
+    if _SQL[shape] is None:
+        return []
     sql, params = _SQL[shape]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

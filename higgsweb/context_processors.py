@@ -4,8 +4,10 @@ from django.utils.functional import SimpleLazyObject
 
 def _history_importable():
     from generations.models import ProviderAccount
+    from higgsweb import compiled
 
-    return ProviderAccount.objects.filter(surface=ProviderAccount.Surface.FNF, active=True).exists()
+    return bool(compiled.rows("history-importable", lambda: ProviderAccount.objects.filter(
+        surface=ProviderAccount.Surface.FNF, active=True).values_list("pk")[:1]))
 
 
 def _webhook_mode():
