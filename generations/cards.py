@@ -75,18 +75,22 @@ KEY_FIELDS = ("id", "owner", "project", "account", "model_id", "sweep", "created
               *Generation.CARD_VERSION_FIELDS)
 
 
-def card_key(generation, user, placements):
-    """What a card is drawn from, as a cache key (`placements`: its gallery items as (id, gallery
-    id, gallery name)). A settled card's outputs, settings and sweep no longer change; a running
-    one shows only its row (its version) and ticks its elapsed time in the page. None for a card
-    drawn afresh each time: waiting in line (its place moves), a result being saved image by image,
-    or one counting down to an expiry."""
+def viewer_of(user):
+    """Who a card is drawn for, as far as it shows: (user id, role)."""
+    return user.pk, "admin" if user.is_admin_role else "member" if user.is_member_role else "client"
+
+
+def card_key(generation, viewer, placements):
+    """What a card is drawn from for `viewer` (viewer_of), as a cache key (`placements`: its
+    gallery items as (id, gallery id, gallery name)). A settled card's outputs, settings and sweep
+    no longer change; a running one shows only its row (its version) and ticks its elapsed time in
+    the page. None for a card drawn afresh each time: waiting in line (its place moves), a result
+    being saved image by image, or one counting down to an expiry."""
     if generation.at_risk or not (generation.is_settled or generation.is_running_card):
         return None
-    role = "admin" if user.is_admin_role else "member" if user.is_member_role else "client"
     shown = (generation.card_version, generation.credits, generation.was_refunded, generation.sweep,
              generation.project_id, generation.account_id, generation.model_id, generation.finished_at,
-             generation.imported, generation.owner_id == user.pk, role, placements)
+             generation.imported, generation.owner_id == viewer[0], viewer[1], placements)
     return f"card:{generation.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}"
 
 
@@ -120,7 +124,8 @@ def draw_cards(request, generations):
     placements = defaultdict(list)
     for generation_id, *placement in _placements([g.pk for g in generations]):
         placements[generation_id].append(tuple(placement))
-    keys = {g.pk: card_key(g, request.user, placements.get(g.pk, [])) for g in generations}
+    viewer = viewer_of(request.user)
+    keys = {g.pk: card_key(g, viewer, placements.get(g.pk, [])) for g in generations}
     stored = cache.get_many([key for key in keys.values() if key])
     missing = [g.pk for g in generations if stored.get(keys[g.pk]) is None]
     whole = {}
