@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from characters.models import Character
-from generations import forms, references, routing, webhook_mode
+from generations import forms, references, webhook_mode
 from generations.cards import CSRF_MARK
 from higgsweb.compiled import rows
 from higgsweb.models import Project
@@ -45,20 +45,24 @@ def _kept(request, key, draw):
     return html.replace(CSRF_MARK, get_token(request))
 
 
-def _projects(user):
-    return rows(("projects", user.pk, user.role),
-                 lambda: Project.objects.for_user(user).active().values_list("pk", "name"))
+def _projects(request):
+    """The user's active projects (pk, name), read once per request (the form and the filters)."""
+    if not hasattr(request, "_studio_projects"):
+        user = request.user
+        request._studio_projects = rows(("projects", user.pk, user.role),
+                                        lambda: Project.objects.for_user(user).active().values_list("pk", "name"))
+    return request._studio_projects
 
 
-def form_key(request, model):
+def form_key(request, model, runnable):
     """What an unbound studio form for `model` is drawn from, as a cache key; None when the
     form has to be drawn each time."""
     user = request.user
     if request.GET.get("from") or not user.is_member_role:
         return None
     who = (user.pk, user.role, user.is_superuser)
-    parts = [model.id, sorted(routing.runnable_ids()), who, [request.GET.get(name, "") for name in FORM_PARAMS],
-             _projects(user),
+    parts = [model.id, sorted(runnable), who, [request.GET.get(name, "") for name in FORM_PARAMS],
+             _projects(request),
              rows(("characters", *who), lambda: Character.objects.for_user(user).ready().order_by("pk")
                    .values_list("pk", "name", "provider_id", "model_version", "thumbnail")),
              webhook_mode.for_account(None).short, timezone.get_current_timezone_name()]
@@ -76,20 +80,20 @@ def form_key(request, model):
     return _key("studio-form", parts)
 
 
-def form_html(request, model, build):
-    """The studio form's HTML for a gallery page; `build(request)` makes the form when it is
-    not kept."""
+def form_html(request, model, build, runnable):
+    """The studio form's HTML for a gallery page (`runnable`: the model ids some account can
+    run); `build(request)` makes the form when it is not kept."""
     def draw():
         form = build(request)
         form.fields["submit_token"].initial = SUBMIT_MARK
         return render_to_string(FORM_TEMPLATE, {"form": form, "csrf_token": CSRF_MARK}, request)
 
-    html = _kept(request, form_key(request, model), draw)
+    html = _kept(request, form_key(request, model, runnable), draw)
     return mark_safe(html.replace(SUBMIT_MARK, forms.new_submit_token()))  # noqa: S308 (letters and digits)
 
 
 def filters_html(request, filters):
     """The gallery's filter fields, drawn from the query and the user's projects."""
-    parts = [sorted((name, request.GET.getlist(name)) for name in filters.fields), _projects(request.user)]
+    parts = [sorted((name, request.GET.getlist(name)) for name in filters.fields), _projects(request)]
     key = _key("gallery-filters", parts)
     return mark_safe(_kept(request, key, lambda: render_to_string(FILTERS_TEMPLATE, {"filters": filters})))  # noqa: S308

@@ -87,10 +87,10 @@ def _start_form(request):
     return GenerationForm(initial=initial, model=model, user=request.user)
 
 
-def _studio_model(model_id):
-    """The model the studio opens with: the one asked for if some account can run it, else the
-    default model, else the first one that can run."""
-    runnable = routing.runnable_ids()
+def _studio_model(model_id, runnable=None):
+    """The model the studio opens with: the one asked for if some account can run it (of
+    `runnable`, the ids some account can run), else the default model, else the first one that can run."""
+    runnable = routing.runnable_ids() if runnable is None else runnable
     for candidate in (model_id, catalogue.DEFAULT_MODEL, *(model.id for model in catalogue.all_models())):
         if candidate in runnable:
             return catalogue.get(candidate)
@@ -118,8 +118,9 @@ def gallery(request):
     if "#" not in template_name:
         ctx["filters_html"] = studio.filters_html(request, filters)
     if whole_page:
-        model = _studio_model(request.GET.get("model", ""))
-        ctx["studio_form"] = studio.form_html(request, model, _start_form)
+        runnable = routing.runnable_ids()
+        model = _studio_model(request.GET.get("model", ""), runnable)
+        ctx["studio_form"] = studio.form_html(request, model, _start_form, runnable)
     if number == 1:  # the first page takes in new work as it appears
         ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, **feed.page_cursor(since, page)),
                 "feed_interval": feed.INTERVAL}
