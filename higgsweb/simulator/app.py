@@ -479,8 +479,18 @@ class Simulator:
             if status in ("completed", "failed", "nsfw") or (status == "canceled" and job.extra.get("notify_cancel")):
                 job.notified = True
                 surface = SURFACE_NOTIFIERS.get(job.surface)
-                if surface and job.webhook_url:
+                if surface and job.webhook_url and status == "completed":
+                    threading.Thread(target=self._notify_when_stored, args=(surface, job), daemon=True).start()
+                elif surface and job.webhook_url:
                     surface(self, job)
+
+    def _notify_when_stored(self, surface, job):
+        """The service's files are on its CDN when it reports a job completed; here they are drawn
+        on first request, so a completed job's are drawn before its webhook goes (a download
+        that follows the webhook finds them ready, as it would there)."""
+        for _kind, _width, _height, index in job.outputs:
+            self.media_bytes(job.request_id, index, "raw")
+        surface(self, job)
 
     def start(self):
         for target in (self._tick_loop, self._deliver_loop):
