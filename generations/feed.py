@@ -83,10 +83,14 @@ def new_for_studio(user, since, filters, seen=frozenset()):
     return found, newest, seen_since(moments, newest)
 
 
-def page_cursor(since, generations):
-    """The feed cursor of a gallery page read at `since`: the time, and the ids its cards show from
-    the stretch before it (a job that commits late comes through the feed; these do not)."""
-    return {"since": cursor(since), "seen": seen_since({g.pk: g.created_at for g in generations}, since)}
+def page_cursor(since, generations, user):
+    """The feed cursor of a gallery page read at `since`: the time, and the ids of its cards the
+    feed could bring again: those started in the stretch before it, and (for a member) teammates'
+    work, which the feed brings by when it was put in a gallery. A job that commits late comes
+    through the feed; these do not."""
+    seen = {g.pk: since for g in generations if not user.is_admin_role and g.owner_id != user.pk}
+    seen |= {g.pk: g.created_at for g in generations if g.created_at > since - LAG}
+    return {"since": cursor(since), "seen": seen_since(seen, since)}
 
 
 def _studio_filters(request):

@@ -62,6 +62,19 @@ def test_a_job_that_commits_after_a_later_one_still_comes_through_and_nothing_co
     assert "committed last, started first" in html and "a quick one" not in html
 
 
+def test_a_teammates_work_already_on_the_page_is_not_sent_again(client, alice, bob, project, finished):
+    """The feed brings a teammate's work by when it was put in a gallery; the page that already
+    shows it leaves it out of the cursor's reach, so an idle gallery's polls stay empty."""
+    theirs = finished(bob, project, "bob's harbour")
+    Generation.objects.filter(pk=theirs.pk).update(created_at=timezone.now() - timedelta(days=2))
+    Gallery.objects.create(project=project, name="Picks").add(theirs, by=bob)  # just now
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "bob&#x27;s harbour" in page
+    url = feed_url(client)
+    assert client.get(url, headers=HX).status_code == 204
+
+
 def test_a_teammates_job_stays_out_of_a_members_feed_until_it_is_put_in_a_gallery_of_theirs(
         client, alice, bob, project, finished):
     client.force_login(alice)
