@@ -60,7 +60,7 @@ def queries(user, url, headers):
     return len(captured), response.status_code
 
 
-def measure(http, user, card_pk, size, n_page=30, n_fragment=100):
+def measure(http, user, card_pk, size, n_page=100, n_fragment=100):
     """One row per endpoint: app and bare timings (p50/p95 ms), query counts."""
     card_url = f"/g/{card_pk}/card/"
     bare = f"/_bench/card/{card_pk}/?user={user.pk}"

@@ -17,6 +17,7 @@ import re
 import statistics
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -100,6 +101,9 @@ def _poll(base_url, url, cookies, seconds, every, out):
             response = http.get(url, headers={"HX-Request": "true"})
             out.append((response.status_code,
                         float(response.headers.get("Server-Timing", "dur=0").partition("dur=")[2] or 0)))
+            if response.status_code == 200:  # new cards: the page swaps in the feed's next cursor
+                found = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', response.text)
+                url = found.group(1).replace("&amp;", "&") if found else url
             following += every
             time.sleep(max(0.0, following - time.monotonic()))
 
@@ -116,7 +120,7 @@ def _tabs(web, base_url, url, cookies, tabs, seconds, every):
         thread.join()
     cpu = web.cpu_seconds() - before
     timings = [duration for _, duration in results]
-    return {"cpu": cpu, "requests": len(results), "statuses": sorted({status for status, _ in results}),
+    return {"cpu": cpu, "requests": len(results), "statuses": sorted(Counter(status for status, _ in results).items()),
             "p50": statistics.median(timings), "p95": percentile(timings, 95)}
 
 

@@ -28,7 +28,7 @@ def arguments(argv):
     parser.add_argument("--browser-jobs", type=int, default=12, help="0 skips the browser")
     parser.add_argument("--tabs", type=int, default=20, help="simulated open galleries for the live feed's CPU")
     parser.add_argument("--feed-seconds", type=int, default=30, help="how long those tabs stay open (each run)")
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per fragment (page: a third)")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per page and fragment")
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--server", choices=PROCFILES, default="production",
@@ -155,7 +155,7 @@ def measure(args, tmp, env, processes):
                 running += seed.seed(user, project, size - have, already=have)
                 say(f"seeded {size:,} generations ({time.perf_counter() - seeding:.1f} s); timing the gallery")
                 have = size
-                results["gallery"] += gallery.measure(http, user, running[0], size, n_page=max(5, args.requests // 3),
+                results["gallery"] += gallery.measure(http, user, running[0], size, n_page=args.requests,
                                                       n_fragment=args.requests)
 
         if "livefeed" in args.only:
