@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from django.utils import timezone
@@ -93,6 +93,17 @@ def appears(base_url, session_key, user, project, n=10):
             "p95": percentile(every, 95), "max": max(every), "errors": errors[:5]}
 
 
+def with_cursor(url, html):
+    """`url` asking from the feed cursor in `html` (the inputs the page's poller includes)."""
+    cursor = re.search(r'id="(?:gallery-)?feed-cursor".*?</span>', html, re.S)
+    if not cursor:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("since", "seen")]
+    query += re.findall(r'name="(since|seen)" value="([^"]*)"', cursor.group(0))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def _poll(base_url, url, cookies, seconds, every, out):
     deadline = time.monotonic() + seconds
     with httpx.Client(base_url=base_url, cookies=cookies, timeout=30) as http:
@@ -102,8 +113,7 @@ def _poll(base_url, url, cookies, seconds, every, out):
             out.append((response.status_code,
                         float(response.headers.get("Server-Timing", "dur=0").partition("dur=")[2] or 0)))
             if response.status_code == 200:  # new cards: the page swaps in the feed's next cursor
-                found = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', response.text)
-                url = found.group(1).replace("&amp;", "&") if found else url
+                url = with_cursor(url, response.text)
             following += every
             time.sleep(max(0.0, following - time.monotonic()))
 
@@ -129,7 +139,7 @@ def idle_tabs(web, base_url, session_key, user, tabs=20, seconds=30):
     every = interval_seconds()
     cookies = {"sessionid": session_key}
     html = httpx.get(base_url + "/", cookies=cookies, timeout=60).text
-    url = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    url = with_cursor(re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&"), html)
     since = re.search(r"since=(\d+)", url).group(1)
     before = web.cpu_seconds()
     time.sleep(seconds)

@@ -90,7 +90,7 @@ def page_cursor(since, generations, user):
     through the feed; these do not."""
     seen = {g.pk: since for g in generations if not user.is_admin_role and g.owner_id != user.pk}
     seen |= {g.pk: g.created_at for g in generations if g.created_at > since - LAG}
-    return {"since": cursor(since), "seen": seen_since(seen, since)}
+    return {"feed_since": cursor(since), "feed_seen": seen_since(seen, since)}
 
 
 def _studio_filters(request):
@@ -118,9 +118,7 @@ def studio_feed(request):
                                          Prefetch("gallery_items", GalleryItem.objects.select_related("gallery"))))
     generations.sort(key=lambda g: g.created_at, reverse=True)
     sweeps.caption(generations, request.user)
-    query = request.GET.copy()
-    query["since"], query["seen"] = cursor(newest), still_seen
-    ctx = {"generations": generations, "feed_query": query.urlencode(), "feed_interval": INTERVAL}
+    ctx = {"generations": generations, "feed_since": cursor(newest), "feed_seen": still_seen}
     return render(request, "generations/gallery.html#feed-update", ctx)
 
 

@@ -122,8 +122,8 @@ def gallery(request):
         model = _studio_model(request.GET.get("model", ""), runnable)
         ctx["studio_form"] = studio.form_html(request, model, _start_form, runnable)
     if number == 1:  # the first page takes in new work as it appears
-        ctx |= {"feed_query": _query(request, "page", *STUDIO_PARAMS, **feed.page_cursor(since, page, request.user)),
-                "feed_interval": feed.INTERVAL}
+        ctx |= {"feed": True, "feed_query": _query(request, "page", *STUDIO_PARAMS), "feed_interval": feed.INTERVAL,
+                **feed.page_cursor(since, page, request.user)}
     return render(request, template_name, ctx)
 
 

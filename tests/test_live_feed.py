@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bench.livefeed import with_cursor
 from generations import feed
 from generations.models import Gallery, Generation
 
@@ -13,11 +14,11 @@ HX = {"HX-Request": "true"}
 
 
 def feed_url(client, path="/"):
-    """The feed URL the page (or list) at `path` polls."""
+    """The feed URL the page (or list) at `path` polls, with the cursor it sends."""
     html = client.get(path).content.decode()
     found = re.search(r'id="(?:live|gallery)-feed"[^>]*hx-get="([^"]+)"', html)
     assert found, "the page carries no live feed"
-    return found.group(1).replace("&amp;", "&")
+    return with_cursor(found.group(1).replace("&amp;", "&"), html)
 
 
 def draft(owner, project, prompt):
@@ -35,7 +36,9 @@ def test_a_job_started_in_another_tab_comes_through_the_open_gallerys_feed_once(
     html = answer.content.decode()
     assert "a fox from the other tab" in html
     assert 'hx-swap-oob="afterbegin:#generation-grid"' in html
-    following = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    # Only the cursor moves: the poller stays, so its 1 s cadence does not start over after each answer.
+    assert re.search(r'id="feed-cursor"[^>]*hx-swap-oob="true"', html) and 'id="live-feed"' not in html
+    following = with_cursor(url, html)
     assert client.get(following, headers=HX).status_code == 204
 
 
@@ -53,7 +56,7 @@ def test_a_job_that_commits_after_a_later_one_still_comes_through_and_nothing_co
     Generation.objects.filter(pk=later.pk).update(created_at=timezone.now())
     html = client.get(url, headers=HX).content.decode()
     assert "a slow transaction" in html and "a quick one" in html and "already on the page" not in html
-    following = re.search(r'id="live-feed"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    following = with_cursor(url, html)
     assert client.get(following, headers=HX).status_code == 204
     # One more commits late, behind the cursor the last answer moved on to.
     laggard = draft(alice, project, "committed last, started first")
