@@ -3,12 +3,10 @@ and acting on several selected cards at once (add to a gallery, ZIP, hide, delet
 
 import hashlib
 import uuid
-from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.middleware.csrf import get_token
@@ -82,7 +80,7 @@ def viewer_of(user):
 
 def card_key(generation, viewer, placements):
     """What a card is drawn from for `viewer` (viewer_of), as a cache key (`placements`: its
-    gallery items as (id, gallery id, gallery name)). A settled card's outputs, settings and sweep
+    gallery items, as GenerationQuerySet.for_card_keys reads them). A settled card's outputs, settings and sweep
     no longer change; a running one shows only its row (its version) and ticks its elapsed time in
     the page. None for a card drawn afresh each time: waiting in line (its place moves), a result
     being saved image by image, or one counting down to an expiry."""
@@ -94,38 +92,13 @@ def card_key(generation, viewer, placements):
     return f"card:{generation.pk}:{hashlib.sha256(repr(shown).encode()).hexdigest()[:24]}"
 
 
-# The placements query's SQL by the number of cards (only the ids change): building it through
-# the ORM took longer than running it.
-_PLACEMENTS_SQL = {}
-
-
-def _placements(ids):
-    """(generation id, item id, gallery id, gallery name) of each gallery item of these generations."""
-    if not ids:
-        return []
-    pk = Generation._meta.pk
-    params = [pk.get_db_prep_value(value, connection) for value in ids]
-    if len(ids) not in _PLACEMENTS_SQL:
-        query = (GalleryItem.objects.filter(generation__in=ids).order_by("pk")
-                 .values_list("generation_id", "pk", "gallery_id", "gallery__name"))
-        sql, compiled = query.query.sql_with_params()
-        if list(compiled) != params:  # not only the ids: no shortcut
-            return list(query)
-        _PLACEMENTS_SQL[len(ids)] = sql
-    with connection.cursor() as cursor:
-        cursor.execute(_PLACEMENTS_SQL[len(ids)], params)
-        return [(pk.to_python(generation_id), *rest) for generation_id, *rest in cursor.fetchall()]
-
-
 def draw_cards(request, generations):
     """Each card's HTML on `card_html`, from the cache where it was drawn before. `generations`
-    (a list, changed in place) need only KEY_FIELDS and their credits; the cards drawn afresh are
-    read whole, with their outputs and gallery items."""
-    placements = defaultdict(list)
-    for generation_id, *placement in _placements([g.pk for g in generations]):
-        placements[generation_id].append(tuple(placement))
+    (a list, changed in place) need only KEY_FIELDS, their credits and their placements
+    (GenerationQuerySet.for_card_keys); the cards drawn afresh are read whole, with their outputs
+    and gallery items."""
     viewer = viewer_of(request.user)
-    keys = {g.pk: card_key(g, viewer, placements.get(g.pk, [])) for g in generations}
+    keys = {g.pk: card_key(g, viewer, g.placements) for g in generations}
     stored = cache.get_many([key for key in keys.values() if key])
     missing = [g.pk for g in generations if stored.get(keys[g.pk]) is None]
     whole = {}

@@ -5,7 +5,8 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -191,6 +192,20 @@ class GenerationQuerySet(models.QuerySet):
             net_credits=models.Subquery(entries.annotate(total=models.Sum("amount")).values("total")),
             refunds=models.Exists(entries.filter(kind=LedgerEntry.Kind.REFUND)),
         )
+
+    def for_card_keys(self):
+        """Annotate each with `placements`: its gallery items (id, gallery id and name of each) as
+        one string, part of what its card in a list is kept by (cards.card_key); read with the
+        rows, not in a query of its own."""
+        text = models.CharField()
+        item = Concat(Cast("pk", text), models.Value(":"), Cast("gallery_id", text), models.Value(":"),
+                      "gallery__name", output_field=text)
+        # In item order where the database takes an order in an aggregate (SQLite before 3.44
+        # does not; it reads them through the generation's index there, in the same order).
+        ordered = {"order_by": "pk"} if connection.features.supports_aggregate_order_by_clause else {}
+        items = (GalleryItem.objects.filter(generation=models.OuterRef("pk")).order_by().values("generation")
+                 .annotate(all=models.StringAgg(item, delimiter=models.Value("|"), **ordered)).values("all"))
+        return self.annotate(placements=models.Subquery(items, output_field=text))
 
     def waiting(self, account):
         """The account's jobs waiting for a slot, in no particular order."""

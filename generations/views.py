@@ -143,7 +143,7 @@ def _page_rows(user, filters, start, stop):
     if shape not in _PAGE_SQL:
         if len(_PAGE_SQL) > 1000:
             _PAGE_SQL.clear()
-        rows = (Generation.objects.matching(**filters).newest_for_user(user, stop).with_credits()
+        rows = (Generation.objects.matching(**filters).newest_for_user(user, stop).with_credits().for_card_keys()
                 .only(*cards.KEY_FIELDS)[start:stop])
         _PAGE_SQL[shape] = rows.query.sql_with_params()
     sql, params = _PAGE_SQL[shape]
