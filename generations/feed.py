@@ -18,7 +18,7 @@ a gallery shared with them."""
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -46,7 +46,8 @@ def cursor(moment=None):
     return str(int(moment.timestamp() * 1_000_000))
 
 
-def _moment(value):
+def moment_of(value):
+    """A cursor back as the time it stands for, or None for anything else."""
     try:
         return datetime.fromtimestamp(int(value) / 1_000_000, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
@@ -106,7 +107,7 @@ def _studio_filters(request):
 def studio_feed(request):
     if not request.user.is_member_role:
         raise Http404
-    since = _moment(request.GET.get("since"))
+    since = moment_of(request.GET.get("since"))
     if since is None:
         return HttpResponse(status=400)
     seen = set(request.GET.get("seen", "").split(".")[:MOST * 4])
@@ -122,6 +123,21 @@ def studio_feed(request):
     return render(request, "generations/gallery.html#feed-update", ctx)
 
 
-def gallery_cursor(items):
-    """The newest of these gallery items (those the viewer sees) as a gallery feed's cursor."""
-    return items.aggregate(newest=Max("pk"))["newest"] or 0
+# A gallery page's feed: the same cursor (a time, and the items already shown from the LAG before
+# it), by when each item was added.
+
+
+def gallery_page_cursor(since, items):
+    """The feed cursor of a gallery page whose `items` were read at `since`."""
+    return {"feed_since": cursor(since),
+            "feed_seen": ".".join(sorted(str(item.pk) for item in items if item.added_at > since - LAG))}
+
+
+def new_gallery_items(items, since, seen):
+    """Ids of `items` (a gallery's, those the viewer sees) added since the cursor (`since`, and the
+    item ids `seen` already from just before it), with the next cursor as template context."""
+    recent = dict(items.filter(added_at__gt=since - LAG).order_by().values_list("pk", "added_at")[:MOST * 4])
+    found = [pk for pk in recent if str(pk) not in seen]
+    newest = max([since, *recent.values()])
+    still = ".".join(sorted(str(pk) for pk, added in recent.items() if added > newest - LAG))
+    return found, {"feed_since": cursor(newest), "feed_seen": still}

@@ -150,10 +150,12 @@ class Viewer:
 
 
 def _viewer_page(request, gallery, viewer, status=200, **extra):
-    ctx = {"gallery": gallery, "viewer": viewer, "entries": viewer.entries(gallery.visible_items()),
+    since = timezone.now()  # before the items are read: what is added after it, the feed brings
+    items = list(gallery.visible_items())
+    ctx = {"gallery": gallery, "viewer": viewer, "entries": viewer.entries(items),
            "zip_url": viewer.zip_url(gallery), "link": viewer.link, **extra}
     if viewer.link is None:  # a client account's page takes in items as the team adds them
-        ctx |= {"feed_since": feed.gallery_cursor(gallery.visible_items()), "feed_interval": feed.INTERVAL}
+        ctx |= {"feed_interval": feed.INTERVAL, **feed.gallery_page_cursor(since, items)}
     return render(request, "galleries/viewer.html", ctx, status=status)
 
 
@@ -206,12 +208,13 @@ def _team_items(gallery):
 
 
 def _team_page(request, gallery, status=200, **forms):
+    since = timezone.now()
     items = list(_team_items(gallery))
     links = gallery.links.annotate(visit_count=Count("visits"))
     ctx = {"gallery": gallery, "items": items, "links": links, "untitled": sum(not item.title for item in items),
            "form": forms.get("form") or GalleryForm(instance=gallery, user=request.user),
            "link_form": forms.get("link_form") or ShareLinkForm(), "created_link": forms.get("created_link"),
-           "feed_since": max((item.pk for item in items), default=0), "feed_interval": feed.INTERVAL}
+           "feed_interval": feed.INTERVAL, **feed.gallery_page_cursor(since, items)}
     return render(request, "galleries/team.html", ctx, status=status)
 
 
@@ -219,25 +222,24 @@ def _team_page(request, gallery, status=200, **forms):
 @found(_get_gallery_for_user)
 @require_GET
 def gallery_feed(request, gallery):
-    """A gallery page's live feed: items added since the newest one it shows (?since=<item id>),
+    """A gallery page's live feed: items added since its cursor (?since=<time>&seen=<item ids>),
     else 204. The team gets its list of items redrawn (their numbers and order buttons follow);
     a client gets the new finished items added at the end, leaving what they are typing alone."""
-    try:
-        since = int(request.GET.get("since", ""))
-    except ValueError:
-        return HttpResponseBadRequest("since: an item id")
+    since = feed.moment_of(request.GET.get("since"))
+    if since is None:
+        return HttpResponseBadRequest("since: a feed cursor")
     team = request.user.is_member_role
     items = gallery.items.all() if team else gallery.visible_items()
-    newest = feed.gallery_cursor(items.filter(pk__gt=since))
-    if not newest:
+    found, cursor = feed.new_gallery_items(items, since, set(request.GET.get("seen", "").split(".")))
+    if not found:
         return HttpResponse(status=204)
-    ctx = {"gallery": gallery, "feed_since": newest, "feed_interval": feed.INTERVAL, "oob": True}
+    ctx = {"gallery": gallery, "feed_interval": feed.INTERVAL, "oob": True, **cursor}
     if team:
         items = list(_team_items(gallery))
         ctx |= {"items": items, "untitled": sum(not item.title for item in items)}
         return render(request, "galleries/team.html#gallery-feed-update", ctx)
     viewer = Viewer(request)
-    ctx |= {"viewer": viewer, "entries": viewer.entries(items.filter(pk__gt=since))}
+    ctx |= {"viewer": viewer, "entries": viewer.entries(items.filter(pk__in=found))}
     return render(request, "galleries/viewer.html#gallery-feed-update", ctx)
 
 
