@@ -1,11 +1,13 @@
 """The live feed: what an open gallery asks every second, "anything new for me since this?".
 
 Each open gallery (the studio's, a team gallery, a client's shared gallery) carries a hidden
-element that polls its feed with a cursor. Nothing new is answered 204 (htmx keeps polling,
-nothing is swapped) after one or two indexed queries; something new comes back as the new cards,
-swapped in out of band at the top of the studio's list (or the end of a gallery), and the
-element again with the cursor moved on. The cards then poll for their own changes as they
-always do (?seen=, 204, 286), so results land through the same path however a card arrived.
+element that polls its feed every second with a cursor: a time, and the ids already shown from
+the LAG before it, in hidden inputs the poller includes. Nothing new is answered 204 (htmx keeps
+polling, nothing is swapped) after one or two indexed queries; something new comes back as the
+new cards, swapped in out of band at the top of the studio's list (or the end of a gallery), and
+the inputs with the cursor moved on (the poller itself stays, so its cadence does not restart).
+The cards then poll for their own changes as they always do (?seen=, 204, 286), so results
+land through the same path however a card arrived.
 
 A poll rather than a pushed stream: the web server is gunicorn's threaded workers, where a
 stream holds one of a handful of threads for as long as a tab is open; bench/livefeed.py
@@ -58,9 +60,15 @@ def short(pk):
     return pk.hex[:SHORT]
 
 
-def seen_since(moments, since):
-    """The cursor's list of ids shown already: of `moments` ({id: time}), those within LAG of it."""
-    return ".".join(sorted(short(pk) for pk, moment in moments.items() if moment > since - LAG))
+def seen_since(moments, since, name=short):
+    """The cursor's list of ids shown already: of `moments` ({id: time}), those within LAG of it,
+    each as `name` gives it."""
+    return ".".join(sorted(name(pk) for pk, moment in moments.items() if moment > since - LAG))
+
+
+def seen_in(request):
+    """The ids a feed request says its page shows already (its cursor's list)."""
+    return set(request.GET.get("seen", "").split(".")[:MOST * 4])
 
 
 def new_for_studio(user, since, filters, seen=frozenset()):
@@ -110,8 +118,7 @@ def studio_feed(request):
     since = moment_of(request.GET.get("since"))
     if since is None:
         return HttpResponse(status=400)
-    seen = set(request.GET.get("seen", "").split(".")[:MOST * 4])
-    ids, newest, still_seen = new_for_studio(request.user, since, _studio_filters(request), seen)
+    ids, newest, still_seen = new_for_studio(request.user, since, _studio_filters(request), seen_in(request))
     if not ids:
         return HttpResponse(status=204)
     generations = list(Generation.objects.filter(pk__in=ids).with_credits().select_related("project", "account")
@@ -129,8 +136,8 @@ def studio_feed(request):
 
 def gallery_page_cursor(since, items):
     """The feed cursor of a gallery page whose `items` were read at `since`."""
-    return {"feed_since": cursor(since),
-            "feed_seen": ".".join(sorted(str(item.pk) for item in items if item.added_at > since - LAG))}
+    added = {item.pk: item.added_at for item in items}
+    return {"feed_since": cursor(since), "feed_seen": seen_since(added, since, str)}
 
 
 def new_gallery_items(items, since, seen):
@@ -139,5 +146,4 @@ def new_gallery_items(items, since, seen):
     recent = dict(items.filter(added_at__gt=since - LAG).order_by().values_list("pk", "added_at")[:MOST * 4])
     found = [pk for pk in recent if str(pk) not in seen]
     newest = max([since, *recent.values()])
-    still = ".".join(sorted(str(pk) for pk, added in recent.items() if added > newest - LAG))
-    return found, {"feed_since": cursor(newest), "feed_seen": still}
+    return found, {"feed_since": cursor(newest), "feed_seen": seen_since(recent, newest, str)}

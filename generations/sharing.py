@@ -230,7 +230,7 @@ def gallery_feed(request, gallery):
         return HttpResponseBadRequest("since: a feed cursor")
     team = request.user.is_member_role
     items = gallery.items.all() if team else gallery.visible_items()
-    found, cursor = feed.new_gallery_items(items, since, set(request.GET.get("seen", "").split(".")))
+    found, cursor = feed.new_gallery_items(items, since, feed.seen_in(request))
     if not found:
         return HttpResponse(status=204)
     ctx = {"gallery": gallery, "feed_interval": feed.INTERVAL, "oob": True, **cursor}

@@ -25,7 +25,7 @@ from generations.forms import (
 )
 from generations.models import ApiToken, Gallery, Generation, Output, ProviderAccount, Upload
 from generations.webhooks import WebhookVerificationError, verify_standard
-from higgsweb import ledger
+from higgsweb import compiled, ledger
 from higgsweb.access import found
 from higgsweb.ledger import BudgetExceeded
 from higgsweb.models import Project
@@ -127,27 +127,18 @@ def gallery(request):
     return render(request, template_name, ctx)
 
 
-# The page's query, as SQL, by the shape of the request it answers. Building it through the ORM
-# (the member's own and curated sides, the filters, the credits) costs several times what the
-# database then takes to run it, on every list and every filter change; the SQL depends only on
-# who asks, the filters and the page, so it is built once per such shape and process.
-_PAGE_SQL = {}
-
-
 def _page_rows(user, filters, start, stop):
     """Rows start..stop of the user's gallery with these filters: only what tells whether each
-    card's stored copy still holds (cards.KEY_FIELDS, credits); cards.draw_cards reads the rest
-    for the cards it draws afresh."""
-    shape = (user.pk, user.role, user.is_superuser, start, stop,
+    card's stored copy still holds (cards.KEY_FIELDS, credits, placements); cards.draw_cards reads
+    the rest for the cards it draws afresh. Building this query through the ORM (the member's own
+    and curated sides, the filters, the credits) costs several times what the database takes to
+    run it; it depends only on who asks, the filters and the page, so it is built once per such
+    shape and process."""
+    shape = ("gallery-page", user.pk, user.role, user.is_superuser, start, stop,
              tuple((name, getattr(value, "pk", value)) for name, value in sorted(filters.items())))
-    if shape not in _PAGE_SQL:
-        if len(_PAGE_SQL) > 1000:
-            _PAGE_SQL.clear()
-        rows = (Generation.objects.matching(**filters).newest_for_user(user, stop).with_credits().for_card_keys()
-                .only(*cards.KEY_FIELDS)[start:stop])
-        _PAGE_SQL[shape] = rows.query.sql_with_params()
-    sql, params = _PAGE_SQL[shape]
-    return list(Generation.objects.raw(sql, params))
+    built = compiled.sql(shape, lambda: Generation.objects.matching(**filters).newest_for_user(user, stop)
+                         .with_credits().for_card_keys().only(*cards.KEY_FIELDS)[start:stop])
+    return list(Generation.objects.raw(*built)) if built else []
 
 
 STUDIO_PARAMS = ("model", "project", "from", "start", "seed", "prompt", "character", "image")
